@@ -1,0 +1,180 @@
+namespace XdsServer.Cache.Internal;
+
+/// <summary>
+/// Decides what one client needs from one resource set. Pure: no locks, no I/O; safe on any thread.
+/// Cost is O(changed since the client's baseline + exceptions), plus O(subscribed) for the body of a
+/// SotW Listener/Cluster response, which must carry the full state.
+/// </summary>
+internal static class ResponseComputer
+{
+    public static WatchResponse? Compute(ClientState state, ResourceSet current)
+    {
+        var subscription = state.Subscription;
+        if (subscription.IsEmpty && state.Overrides.IsEmpty)
+        {
+            return null; // subscribed to nothing
+        }
+
+        if (ReferenceEquals(state.Baseline, current) && state.Overrides.IsEmpty)
+        {
+            return null; // "no response when nothing the subscriber would receive has changed"
+        }
+
+        // A reconnecting SotW wildcard client that already has this version needs nothing (the protocol page
+        // allows this for LDS/CDS when the only subscription is a wildcard).
+        if (!state.IsDelta && state.Baseline is null && state.Overrides.IsEmpty && subscription.IsWildcard
+            && subscription.Names.Count == 0 && state.ReconnectVersion == current.Version)
+        {
+            return null;
+        }
+
+        List<XdsResource>? changed = null;
+        List<string>? removed = null;
+        var deletedKnown = false;
+        foreach (var name in Candidates(state, current))
+        {
+            if (!subscription.Covers(name))
+            {
+                continue;
+            }
+
+            var held = state.GetRaw(name);
+            if (current.TryGet(name, out var resource))
+            {
+                if (held != resource.Version)
+                {
+                    (changed ??= []).Add(resource);
+                }
+            }
+            else if (held != ClientState.Absent)
+            {
+                // Unknown (newly subscribed, so the client must learn it does not exist) or deleted.
+                (removed ??= []).Add(name);
+                deletedKnown |= held is not null;
+            }
+        }
+
+        if (state.IsDelta)
+        {
+            return changed is null && removed is null
+                ? null
+                : new WatchResponse(state, current, Sorted(changed), SortedNames(removed));
+        }
+
+        if (!state.Type.FullStateInSotw)
+        {
+            // Partial types: only what changed; a deletion cannot be said in SotW (the parent's change says it).
+            return changed is null ? null : new WatchResponse(state, current, Sorted(changed), []);
+        }
+
+        // Listener and Cluster: "the server must include the complete state of the world"; a resource the
+        // client had that is now missing is deleted by its absence.
+        if (changed is null && !deletedKnown)
+        {
+            return null;
+        }
+
+        return new WatchResponse(state, current, FullState(subscription, current), []);
+    }
+
+    /// <summary>The names that may differ between what the client holds and <paramref name="current"/>.</summary>
+    private static IEnumerable<string> Candidates(ClientState state, ResourceSet current)
+    {
+        var subscription = state.Subscription;
+        IReadOnlySet<string>? changed = state.Baseline is null
+            ? null
+            : current.ChangedSince(state.Baseline) ?? ResourceSet.FullDiff(state.Baseline, current);
+
+        if (!subscription.IsWildcard && (changed is null || subscription.Names.Count < changed.Count))
+        {
+            // Few names subscribed: looking at each is cheaper than the change (or there is no baseline).
+            foreach (var name in subscription.Names)
+            {
+                yield return name;
+            }
+
+            foreach (var name in state.Overrides.Keys)
+            {
+                if (!subscription.Names.Contains(name))
+                {
+                    yield return name;
+                }
+            }
+
+            yield break;
+        }
+
+        if (changed is null)
+        {
+            // Wildcard without a baseline: the client holds only what the exceptions say.
+            foreach (var name in current.Names)
+            {
+                yield return name;
+            }
+
+            foreach (var name in state.Overrides.Keys)
+            {
+                if (!current.Contains(name))
+                {
+                    yield return name;
+                }
+            }
+
+            yield break;
+        }
+
+        foreach (var name in changed)
+        {
+            yield return name;
+        }
+
+        foreach (var name in state.Overrides.Keys)
+        {
+            if (!changed.Contains(name))
+            {
+                yield return name;
+            }
+        }
+    }
+
+    private static IReadOnlyList<XdsResource> FullState(Subscription subscription, ResourceSet current)
+    {
+        if (subscription.IsWildcard)
+        {
+            return current.Sorted; // shared by every wildcard stream: O(1) per watch
+        }
+
+        var resources = new List<XdsResource>(subscription.Names.Count);
+        foreach (var name in subscription.Names)
+        {
+            if (current.TryGet(name, out var resource))
+            {
+                resources.Add(resource);
+            }
+        }
+
+        return Sorted(resources);
+    }
+
+    private static List<XdsResource> Sorted(List<XdsResource>? resources)
+    {
+        if (resources is null)
+        {
+            return [];
+        }
+
+        resources.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+        return resources;
+    }
+
+    private static List<string> SortedNames(List<string>? names)
+    {
+        if (names is null)
+        {
+            return [];
+        }
+
+        names.Sort(StringComparer.Ordinal);
+        return names;
+    }
+}

@@ -1,0 +1,71 @@
+using Envoy.Config.Core.V3;
+using XdsServer.Cache.Internal;
+
+namespace XdsServer.Cache;
+
+/// <summary>
+/// Routes each request to one of several caches: by type URL (say, endpoints from a
+/// <see cref="LinearCache"/>, everything else from a <see cref="SnapshotCache"/>), or by a classifier of
+/// your own over the type URL and the node.
+/// </summary>
+public sealed class MuxCache : ICache
+{
+    private readonly Func<string, Node, string?> _classify;
+    private readonly IReadOnlyDictionary<string, ICache> _caches;
+    private readonly ICache? _fallback;
+    private readonly ICache[] _distinct;
+
+    /// <summary>Routes by type URL; types not listed go to <paramref name="fallback"/>, if any.</summary>
+    public MuxCache(IReadOnlyDictionary<string, ICache> cachesByTypeUrl, ICache? fallback = null)
+        : this((typeUrl, _) => typeUrl, cachesByTypeUrl, fallback)
+    {
+    }
+
+    /// <summary>Routes by a classifier that returns the key of the cache to use (null: the fallback).</summary>
+    public MuxCache(Func<string, Node, string?> classify, IReadOnlyDictionary<string, ICache> caches, ICache? fallback = null)
+    {
+        _classify = classify ?? throw new ArgumentNullException(nameof(classify));
+        _caches = caches ?? throw new ArgumentNullException(nameof(caches));
+        _fallback = fallback;
+        _distinct = [.. caches.Values.Append(fallback).OfType<ICache>().Distinct()];
+    }
+
+    /// <inheritdoc />
+    public IDisposable CreateWatch(WatchRequest request, Action<WatchResponse> onResponse)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return Route(request.TypeUrl, request.Node).CreateWatch(request, onResponse);
+    }
+
+    /// <inheritdoc />
+    public FetchResult Fetch(FetchRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return Route(request.TypeUrl, request.Node).Fetch(request);
+    }
+
+    /// <inheritdoc />
+    public IDisposable TrackStream(Node node)
+    {
+        var registrations = _distinct.Select(c => c.TrackStream(node)).ToArray();
+        return new StreamRegistration(() =>
+        {
+            foreach (var registration in registrations)
+            {
+                registration.Dispose();
+            }
+        });
+    }
+
+    private ICache Route(string typeUrl, Node node)
+    {
+        var key = _classify(typeUrl, node);
+        if (key is not null && _caches.TryGetValue(key, out var cache))
+        {
+            return cache;
+        }
+
+        return _fallback ?? throw new ArgumentException(
+            $"No cache serves type URL '{typeUrl}' (classified as '{key ?? "(none)"}').", nameof(typeUrl));
+    }
+}

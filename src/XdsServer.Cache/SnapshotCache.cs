@@ -1,0 +1,353 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
+using Envoy.Config.Core.V3;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using XdsServer.Cache.Internal;
+
+namespace XdsServer.Cache;
+
+/// <summary>
+/// A cache of one <see cref="Snapshot"/> per node group. Setting a snapshot answers every open watch of the
+/// group that needs something from it, with work proportional to what changed; the types whose
+/// <see cref="ResourceSet"/> did not change are not even looked at. Thread-safe.
+/// </summary>
+/// <remarks>
+/// Locks guard only bookkeeping: responses are computed and delivered outside them, and never sent by
+/// the cache (DESIGN invariant 2). A snapshot stays until cleared, or until
+/// <see cref="SnapshotCacheOptions.IdleSnapshotTimeout"/> passes without streams.
+/// </remarks>
+public sealed class SnapshotCache : ICache, IDisposable
+{
+    private readonly ConcurrentDictionary<string, Group> _groups = new(StringComparer.Ordinal);
+    private readonly SnapshotCacheOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ITimer? _idleTimer;
+
+    /// <summary>Creates a snapshot cache.</summary>
+    /// <param name="options">Options; defaults when null.</param>
+    /// <param name="timeProvider">The clock (for status times and idle expiry); the system clock when null.</param>
+    /// <param name="logger">Where to log; nowhere when null.</param>
+    public SnapshotCache(SnapshotCacheOptions? options = null, TimeProvider? timeProvider = null, ILogger<SnapshotCache>? logger = null)
+    {
+        _options = options ?? new SnapshotCacheOptions();
+        ArgumentNullException.ThrowIfNull(_options.NodeHash, "options.NodeHash");
+        if (_options.IdleSnapshotTimeout is { } idle && idle <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), idle, "IdleSnapshotTimeout must be positive.");
+        }
+
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+        if (_options.IdleSnapshotTimeout is { } timeout)
+        {
+            var period = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerSecond, Math.Min(timeout.Ticks / 4, TimeSpan.TicksPerMinute)));
+            _idleTimer = _time.CreateTimer(_ => RemoveIdleSnapshots(), null, period, period);
+        }
+    }
+
+    /// <summary>The node-to-group mapping.</summary>
+    public INodeHash NodeHash => _options.NodeHash;
+
+    /// <summary>The keys of the groups the cache holds something for (a snapshot, streams or watches).</summary>
+    public IReadOnlyCollection<string> Groups => [.. _groups.Keys];
+
+    /// <summary>
+    /// Sets the snapshot of <paramref name="group"/> and answers the group's watches that need something
+    /// from it. With <see cref="SnapshotCacheOptions.RejectInvalidSnapshots"/>, an inconsistent snapshot is
+    /// refused and the previous one stays.
+    /// </summary>
+    /// <exception cref="InvalidSnapshotException">The snapshot is inconsistent (and the cache refuses those).</exception>
+    public void SetSnapshot(string group, Snapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        ArgumentNullException.ThrowIfNull(snapshot);
+        if (_options.RejectInvalidSnapshots)
+        {
+            // Every stored snapshot is valid, so only what changed since the stored one needs checking.
+            TryGetSnapshot(group, out var previous);
+            var result = SnapshotValidator.Validate(snapshot, previous);
+            if (!result.IsValid)
+            {
+                CacheMetrics.SnapshotsRejected.Add(1);
+                CacheLog.SnapshotRejected(_logger, group, result);
+                throw new InvalidSnapshotException(group, result);
+            }
+        }
+
+        var toEvaluate = new List<(CacheWatch, ResourceSet)>();
+        Group g;
+        long seq;
+        while (true)
+        {
+            g = _groups.GetOrAdd(group, static key => new Group(key));
+            lock (g.Gate)
+            {
+                if (g.Removed)
+                {
+                    continue;
+                }
+
+                var old = g.Snapshot;
+                g.Snapshot = snapshot;
+                g.LastActivity = _time.GetUtcNow();
+                seq = ++g.Seq;
+                foreach (var (typeUrl, watches) in g.Watches)
+                {
+                    // An unchanged set (same reference) cannot tell any watch something new.
+                    if (snapshot.GetResources(typeUrl) is { } set && !ReferenceEquals(old?.GetResources(typeUrl), set))
+                    {
+                        foreach (var watch in watches)
+                        {
+                            toEvaluate.Add((watch, set));
+                        }
+                    }
+                }
+            }
+
+            break;
+        }
+
+        CacheMetrics.SnapshotsSet.Add(1);
+        CacheLog.SnapshotSet(_logger, group, snapshot);
+        // Clusters before endpoints before listeners before routes (make before break within an update).
+        toEvaluate.Sort(static (a, b) => a.Item2.Type.AdsOrder.CompareTo(b.Item2.Type.AdsOrder));
+        CacheWatch.EvaluateAll(toEvaluate, () => Volatile.Read(ref g.Seq) == seq, _logger);
+    }
+
+    /// <summary>Gets the snapshot of <paramref name="group"/>, if one is set.</summary>
+    public bool TryGetSnapshot(string group, [MaybeNullWhen(false)] out Snapshot snapshot)
+    {
+        snapshot = null;
+        if (_groups.TryGetValue(group, out var g))
+        {
+            lock (g.Gate)
+            {
+                snapshot = g.Snapshot;
+            }
+        }
+
+        return snapshot is not null;
+    }
+
+    /// <summary>Removes the snapshot of <paramref name="group"/>; open watches keep waiting for a new one.</summary>
+    /// <returns>True when there was a snapshot.</returns>
+    public bool ClearSnapshot(string group)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        if (!_groups.TryGetValue(group, out var g))
+        {
+            return false;
+        }
+
+        lock (g.Gate)
+        {
+            var had = g.Snapshot is not null;
+            g.Snapshot = null;
+            g.Seq++;
+            RemoveIfUnused(g);
+            return had;
+        }
+    }
+
+    /// <summary>The status of one group, or null when the cache holds nothing for it.</summary>
+    public NodeStatus? GetStatus(string group)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        if (!_groups.TryGetValue(group, out var g))
+        {
+            return null;
+        }
+
+        lock (g.Gate)
+        {
+            var versions = g.Snapshot?.ResourceSets.ToDictionary(s => s.TypeUrl, s => s.Version, StringComparer.Ordinal)
+                ?? new Dictionary<string, string>();
+            return new NodeStatus(g.Key, g.Node, g.Streams, g.WatchCount, g.LastRequest, versions);
+        }
+    }
+
+    /// <inheritdoc />
+    public IDisposable CreateWatch(WatchRequest request, Action<WatchResponse> onResponse)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(onResponse);
+        var key = _options.NodeHash.GetGroup(request.Node);
+        var typeUrl = request.TypeUrl;
+        while (true)
+        {
+            var g = _groups.GetOrAdd(key, static k => new Group(k));
+            CacheWatch watch;
+            ResourceSet? set;
+            long seq;
+            lock (g.Gate)
+            {
+                if (g.Removed)
+                {
+                    continue;
+                }
+
+                watch = new CacheWatch(request, onResponse, w => RemoveWatch(g, w));
+                if (!g.Watches.TryGetValue(typeUrl, out var watches))
+                {
+                    g.Watches[typeUrl] = watches = [];
+                }
+
+                watches.Add(watch);
+                g.WatchCount++;
+                g.Node = request.Node;
+                g.LastRequest = _time.GetUtcNow();
+                set = g.Snapshot?.GetResources(typeUrl);
+                seq = g.Seq;
+            }
+
+            if (set is not null)
+            {
+                CacheWatch.EvaluateAll([(watch, set)], () => Volatile.Read(ref g.Seq) == seq, _logger);
+            }
+
+            return watch;
+        }
+    }
+
+    /// <inheritdoc />
+    public IDisposable TrackStream(Node node)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        var key = _options.NodeHash.GetGroup(node);
+        while (true)
+        {
+            var g = _groups.GetOrAdd(key, static k => new Group(k));
+            lock (g.Gate)
+            {
+                if (g.Removed)
+                {
+                    continue;
+                }
+
+                g.Streams++;
+                g.Node = node;
+                return new StreamRegistration(() => ReleaseStream(g));
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public FetchResult Fetch(FetchRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var key = _options.NodeHash.GetGroup(request.Node);
+        return TryGetSnapshot(key, out var snapshot)
+            ? FetchResult.From(snapshot.GetResources(request.TypeUrl), request)
+            : FetchResult.NotFound;
+    }
+
+    /// <summary>Drops the snapshots of groups idle (no open stream, no new snapshot) for longer than
+    /// <see cref="SnapshotCacheOptions.IdleSnapshotTimeout"/>. Runs by itself on a timer when that is set.</summary>
+    /// <returns>How many snapshots were dropped.</returns>
+    public int RemoveIdleSnapshots()
+    {
+        if (_options.IdleSnapshotTimeout is not { } timeout)
+        {
+            return 0;
+        }
+
+        var now = _time.GetUtcNow();
+        var dropped = 0;
+        foreach (var g in _groups.Values)
+        {
+            lock (g.Gate)
+            {
+                if (g.Snapshot is null || g.Streams > 0 || now - g.LastActivity < timeout)
+                {
+                    continue;
+                }
+
+                g.Snapshot = null;
+                g.Seq++;
+                dropped++;
+                CacheLog.IdleSnapshotDropped(_logger, g.Key, now - g.LastActivity);
+                RemoveIfUnused(g);
+            }
+        }
+
+        return dropped;
+    }
+
+    /// <summary>Stops the idle-expiry timer.</summary>
+    public void Dispose() => _idleTimer?.Dispose();
+
+    private void RemoveWatch(Group g, CacheWatch watch)
+    {
+        lock (g.Gate)
+        {
+            if (g.Watches.TryGetValue(watch.Request.TypeUrl, out var watches) && watches.Remove(watch))
+            {
+                g.WatchCount--;
+                if (watches.Count == 0)
+                {
+                    g.Watches.Remove(watch.Request.TypeUrl);
+                }
+
+                RemoveIfUnused(g);
+            }
+        }
+    }
+
+    private void ReleaseStream(Group g)
+    {
+        List<CacheWatch>? orphans = null;
+        lock (g.Gate)
+        {
+            if (--g.Streams > 0)
+            {
+                return;
+            }
+
+            // Node state ends with the node: its last stream closed, so its watches and status go.
+            if (g.WatchCount > 0)
+            {
+                orphans = [.. g.Watches.Values.SelectMany(w => w)];
+                g.Watches.Clear();
+                g.WatchCount = 0;
+            }
+
+            g.Node = null;
+            g.LastRequest = null;
+            g.LastActivity = _time.GetUtcNow();
+            RemoveIfUnused(g);
+        }
+
+        CacheLog.GroupStreamsClosed(_logger, g.Key, orphans?.Count ?? 0);
+        foreach (var watch in orphans ?? [])
+        {
+            watch.TryClaim(); // already unlinked above: just make sure it can never answer
+        }
+    }
+
+    /// <summary>Forgets a group that holds nothing any more. Caller holds the group's lock.</summary>
+    private void RemoveIfUnused(Group g)
+    {
+        if (g.Snapshot is null && g.Streams == 0 && g.WatchCount == 0 && !g.Removed)
+        {
+            g.Removed = true;
+            _groups.TryRemove(new KeyValuePair<string, Group>(g.Key, g));
+        }
+    }
+
+    private sealed class Group(string key)
+    {
+        public readonly Lock Gate = new();
+        public readonly string Key = key;
+        public readonly Dictionary<string, HashSet<CacheWatch>> Watches = new(StringComparer.Ordinal);
+        public Snapshot? Snapshot;
+        public long Seq;
+        public int WatchCount;
+        public int Streams;
+        public Node? Node;
+        public DateTimeOffset? LastRequest;
+        public DateTimeOffset LastActivity;
+        public bool Removed;
+    }
+}

@@ -1,0 +1,119 @@
+using System.Collections.Immutable;
+
+namespace XdsServer.Cache;
+
+/// <summary>
+/// What one client subscribes to for one resource type: a wildcard, names, or both. Immutable; requests
+/// produce new instances. Follows the xDS protocol page ("How the client specifies what resources to
+/// return"), including the legacy wildcard: until a client has ever named a resource, an empty request
+/// for a wildcard-capable type means "*".
+/// </summary>
+public sealed class Subscription
+{
+    /// <summary>The special name that subscribes to every resource of the type.</summary>
+    public const string WildcardName = "*";
+
+    private Subscription(bool isWildcard, ImmutableHashSet<string> names, bool hasNamedResources)
+    {
+        IsWildcard = isWildcard;
+        Names = names;
+        HasNamedResources = hasNamedResources;
+    }
+
+    /// <summary>No subscription yet.</summary>
+    public static Subscription None { get; } = new(false, ImmutableHashSet.Create<string>(StringComparer.Ordinal), false);
+
+    /// <summary>True when subscribed to every resource of the type.</summary>
+    public bool IsWildcard { get; }
+
+    /// <summary>The names subscribed to explicitly (without <c>"*"</c>).</summary>
+    public IReadOnlySet<string> Names { get; }
+
+    /// <summary>True once the client has sent a request naming resources: from then on the legacy wildcard
+    /// no longer applies and an empty subscription means "nothing".</summary>
+    public bool HasNamedResources { get; }
+
+    /// <summary>True when neither a wildcard nor any name is subscribed.</summary>
+    public bool IsEmpty => !IsWildcard && Names.Count == 0;
+
+    /// <summary>True when <paramref name="name"/> is covered by the wildcard or named explicitly.</summary>
+    public bool Covers(string name) => IsWildcard || Names.Contains(name);
+
+    internal ImmutableHashSet<string> NameSet => (ImmutableHashSet<string>)Names;
+
+    /// <summary>Applies a state-of-the-world request: its names are the complete new subscription.</summary>
+    internal Subscription ApplySotw(IReadOnlyCollection<string> resourceNames, bool supportsLegacyWildcard,
+        out List<string> added, out List<string> removed)
+    {
+        var named = HasNamedResources || resourceNames.Count > 0;
+        var names = NameSet.Clear().ToBuilder();
+        var wildcard = false;
+        foreach (var name in resourceNames)
+        {
+            if (name == WildcardName)
+            {
+                wildcard = true;
+            }
+            else
+            {
+                names.Add(name);
+            }
+        }
+
+        // Legacy wildcard: "if the client ... has never explicitly subscribed to any resource names".
+        wildcard |= !named && supportsLegacyWildcard;
+        var newNames = names.ToImmutable();
+        added = [.. newNames.Except(NameSet)];
+        removed = [.. NameSet.Except(newNames)];
+        return wildcard == IsWildcard && added.Count == 0 && removed.Count == 0 && named == HasNamedResources
+            ? this
+            : new Subscription(wildcard, newNames, named);
+    }
+
+    /// <summary>Applies a delta request: subscribes and unsubscribes names (and <c>"*"</c>).</summary>
+    internal Subscription ApplyDelta(IReadOnlyCollection<string> subscribe, IReadOnlyCollection<string> unsubscribe,
+        bool supportsLegacyWildcard, out List<string> subscribed, out List<string> unsubscribed)
+    {
+        var named = HasNamedResources || subscribe.Count > 0;
+        var wildcard = IsWildcard || (!named && supportsLegacyWildcard);
+        var names = NameSet.ToBuilder();
+        subscribed = [];
+        unsubscribed = [];
+        foreach (var name in unsubscribe)
+        {
+            if (name == WildcardName)
+            {
+                wildcard = false;
+            }
+            else if (names.Remove(name))
+            {
+                unsubscribed.Add(name);
+            }
+
+            // A phantom unsubscription (a name not subscribed) is ignored, as the protocol page asks.
+        }
+
+        foreach (var name in subscribe)
+        {
+            if (name == WildcardName)
+            {
+                wildcard = true;
+            }
+            else
+            {
+                names.Add(name);
+                subscribed.Add(name);
+            }
+        }
+
+        var newNames = names.ToImmutable();
+        return wildcard == IsWildcard && named == HasNamedResources && ReferenceEquals(newNames, NameSet)
+            ? this
+            : new Subscription(wildcard, newNames, named);
+    }
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        IsWildcard ? (Names.Count == 0 ? "*" : $"*, {string.Join(", ", Names.Order(StringComparer.Ordinal))}")
+        : Names.Count == 0 ? "(nothing)" : string.Join(", ", Names.Order(StringComparer.Ordinal));
+}
