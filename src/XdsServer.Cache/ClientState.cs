@@ -91,7 +91,10 @@ public sealed class ClientState
         var builder = overrides.ToBuilder();
         foreach (var name in removed)
         {
-            builder.Remove(name);
+            if (!subscription.Covers(name))
+            {
+                builder.Remove(name); // no longer subscribed: what the client holds of it no longer matters
+            }
         }
 
         foreach (var name in added)

@@ -1,0 +1,106 @@
+namespace XdsServer.Cache.Tests;
+
+public class LinearCacheTests
+{
+    private static readonly ResourceType Eds = EnvoyResourceTypes.ClusterLoadAssignment;
+
+    [Fact]
+    public void Updates_and_deletes_reach_delta_and_sotw_watches()
+    {
+        var cache = new LinearCache(Eds);
+        cache.UpdateResources([Envoy.Endpoints("a", 1), Envoy.Endpoints("b", 2)], []);
+
+        var delta = ClientState.ForDelta(Eds).ApplyDeltaRequest(["*"], []);
+        var first = Probe.Now(cache, "x", delta)!;
+        Assert.Equal(["a", "b"], Names.Of(first));
+        delta = delta.ApplyResponse(first);
+
+        var sotw = ClientState.ForSotw(Eds).ApplySotwRequest(["b"]);
+        var sotwFirst = Probe.Now(cache, "y", sotw)!;
+        sotw = sotw.ApplyResponse(sotwFirst);
+
+        using var deltaProbe = Probe.Open(cache, "x", delta);
+        using var sotwProbe = Probe.Open(cache, "y", sotw);
+        var version = cache.Version;
+
+        Assert.True(cache.DeleteResource("a"));
+        Assert.Equal(["a"], deltaProbe.Response!.RemovedNames);
+        Assert.Null(sotwProbe.Response); // "a" is not b's business
+        Assert.NotEqual(version, cache.Version);
+
+        cache.UpdateResource(Envoy.Endpoints("b", 3));
+        Assert.Equal(["b"], Names.Of(sotwProbe.Response!));
+    }
+
+    [Fact]
+    public void An_update_that_changes_nothing_answers_nobody()
+    {
+        var cache = new LinearCache(Eds);
+        cache.UpdateResource(Envoy.Endpoints("a", 1));
+        var state = ClientState.ForDelta(Eds).ApplyDeltaRequest(["*"], []);
+        state = state.ApplyResponse(Probe.Now(cache, "x", state)!);
+        using var probe = Probe.Open(cache, "x", state);
+        var set = cache.Resources;
+
+        cache.UpdateResource(Envoy.Endpoints("a", 1));
+        Assert.False(cache.DeleteResource("missing"));
+
+        Assert.Same(set, cache.Resources);
+        Assert.Null(probe.Response);
+        Assert.Equal(1, cache.OpenWatches);
+    }
+
+    [Fact]
+    public void SetResources_replaces_everything()
+    {
+        var cache = new LinearCache(Eds);
+        cache.UpdateResources([Envoy.Endpoints("a", 1), Envoy.Endpoints("b", 2)], []);
+        cache.SetResources([Envoy.Endpoints("b", 2), Envoy.Endpoints("c", 3)]);
+        Assert.Equal(["b", "c"], cache.Resources.Sorted.Select(r => r.Name));
+    }
+
+    [Fact]
+    public void Wrong_type_is_refused()
+    {
+        var cache = new LinearCache(Eds);
+        Assert.Throws<ArgumentException>(() => cache.UpdateResource(Envoy.Cluster("c")));
+        var e = Assert.Throws<ArgumentException>(() =>
+            cache.CreateWatch(new WatchRequest(Envoy.Node("n"), ClientState.ForSotw(EnvoyResourceTypes.Cluster)), _ => { }));
+        Assert.Contains("serves " + TypeUrls.ClusterLoadAssignment, e.Message);
+        Assert.Equal(FetchStatus.Ok, cache.Fetch(new FetchRequest(Envoy.Node("n"), TypeUrls.ClusterLoadAssignment, [], "x")).Status);
+    }
+}
+
+public class MuxCacheTests
+{
+    [Fact]
+    public void Requests_are_routed_by_type_and_an_unserved_type_is_refused()
+    {
+        var endpoints = new LinearCache(EnvoyResourceTypes.ClusterLoadAssignment);
+        endpoints.UpdateResource(Envoy.Endpoints("c1", 1));
+        using var snapshots = new SnapshotCache();
+        snapshots.SetSnapshot("n", Snapshot.CreateBuilder().Add(Envoy.Cluster("c1")).Include(TypeUrls.ClusterLoadAssignment)
+            .Add(Envoy.Endpoints("c1", 2)).Build());
+        var mux = new MuxCache(new Dictionary<string, ICache>
+        {
+            [TypeUrls.ClusterLoadAssignment] = endpoints,
+            [TypeUrls.Cluster] = snapshots,
+        });
+
+        var eds = Probe.Now(mux, "n", ClientState.ForSotw(EnvoyResourceTypes.ClusterLoadAssignment).ApplySotwRequest(["c1"]))!;
+        Assert.Same(endpoints.Resources, eds.Source); // from the linear cache, not the snapshot
+        Assert.Equal(["c1"], Names.Of(Probe.Now(mux, "n", ClientState.ForSotw(EnvoyResourceTypes.Cluster).ApplySotwRequest([]))!));
+
+        var e = Assert.Throws<ArgumentException>(() =>
+            Probe.Now(mux, "n", ClientState.ForSotw(EnvoyResourceTypes.Listener).ApplySotwRequest([])));
+        Assert.Contains($"No cache serves type URL '{TypeUrls.Listener}'", e.Message);
+
+        using (mux.TrackStream(Envoy.Node("n")))
+        {
+            Assert.Equal(1, endpoints.OpenStreams);
+            Assert.Equal(1, snapshots.GetStatus("n")!.OpenStreams);
+        }
+
+        Assert.Equal(0, endpoints.OpenStreams);
+    }
+}
