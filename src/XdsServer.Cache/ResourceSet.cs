@@ -13,6 +13,7 @@ namespace XdsServer.Cache;
 public sealed class ResourceSet : IReadOnlyCollection<XdsResource>
 {
     private XdsResource[]? _sorted;
+    private ChangesFrom? _lastChanges;
 
     internal ResourceSet(ResourceType type, ImmutableDictionary<string, XdsResource> items, ulong digestSum,
         string? explicitVersion, ChangeHistory history, long generation)
@@ -141,6 +142,28 @@ public sealed class ResourceSet : IReadOnlyCollection<XdsResource>
             : null;
     }
 
+    /// <summary>
+    /// The names that may differ between <paramref name="earlier"/> and this set: from the change history when
+    /// it can tell, else by a full comparison. The last answer is remembered, so the many watches that ask
+    /// about the same pair of sets after an update (every stream of a group shares its baseline) pay once.
+    /// </summary>
+    internal IReadOnlySet<string> ChangesSince(ResourceSet earlier)
+    {
+        if (ReferenceEquals(earlier, this))
+        {
+            return ChangeHistory.Empty;
+        }
+
+        if (Volatile.Read(ref _lastChanges) is { } last && ReferenceEquals(last.Earlier, earlier))
+        {
+            return last.Names;
+        }
+
+        var names = ChangedSince(earlier) ?? FullDiff(earlier, this);
+        Volatile.Write(ref _lastChanges, new ChangesFrom(earlier, names));
+        return names;
+    }
+
     /// <summary>Every name whose presence or version differs between two sets. O(n).</summary>
     internal static HashSet<string> FullDiff(ResourceSet a, ResourceSet b)
     {
@@ -171,4 +194,6 @@ public sealed class ResourceSet : IReadOnlyCollection<XdsResource>
 
     /// <inheritdoc />
     public override string ToString() => $"{Type.ShortName} x{Count} v{Version}";
+
+    private sealed record ChangesFrom(ResourceSet Earlier, IReadOnlySet<string> Names);
 }

@@ -31,7 +31,7 @@ internal static class SnapshotValidator
             }
 
             // Resources of this type that changed: check their own references.
-            var changed = set.ChangedSince(previous) ?? ResourceSet.FullDiff(previous, set);
+            var changed = set.ChangesSince(previous);
             foreach (var name in changed)
             {
                 if (set.TryGet(name, out var resource))
@@ -92,7 +92,7 @@ internal static class SnapshotValidator
                 continue;
             }
 
-            foreach (var name in now.ChangedSince(before) ?? ResourceSet.FullDiff(before, now))
+            foreach (var name in now.ChangesSince(before))
             {
                 if (!now.Contains(name))
                 {

@@ -31,8 +31,15 @@ internal static class ResponseComputer
         List<XdsResource>? changed = null;
         List<string>? removed = null;
         var deletedKnown = false;
+        // A SotW Listener/Cluster response carries the full state whatever changed: the first difference decides.
+        var firstDifferenceDecides = !state.IsDelta && state.Type.FullStateInSotw;
         foreach (var name in Candidates(state, current))
         {
+            if (firstDifferenceDecides && (changed is not null || deletedKnown))
+            {
+                break;
+            }
+
             if (!subscription.Covers(name))
             {
                 continue;
@@ -81,9 +88,7 @@ internal static class ResponseComputer
     private static IEnumerable<string> Candidates(ClientState state, ResourceSet current)
     {
         var subscription = state.Subscription;
-        IReadOnlySet<string>? changed = state.Baseline is null
-            ? null
-            : current.ChangedSince(state.Baseline) ?? ResourceSet.FullDiff(state.Baseline, current);
+        var changed = state.Baseline is null ? null : current.ChangesSince(state.Baseline);
 
         if (!subscription.IsWildcard && (changed is null || subscription.Names.Count < changed.Count))
         {
