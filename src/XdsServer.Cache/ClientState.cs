@@ -20,9 +20,14 @@ public sealed class ClientState
     /// <summary>Marks a name whose resource the client is known not to hold (and was told of, in delta).</summary>
     internal const string Absent = "";
 
+    private static readonly ImmutableDictionary<string, XdsResource> NoneKept =
+        ImmutableDictionary.Create<string, XdsResource>(StringComparer.Ordinal);
+
     private ClientState(ResourceType type, bool isDelta, Subscription subscription, ResourceSet? baseline,
-        ImmutableDictionary<string, string?> overrides, string? reconnectVersion, int requests)
+        ImmutableDictionary<string, string?> overrides, string? reconnectVersion, int requests,
+        ImmutableDictionary<string, XdsResource>? kept = null)
     {
+        Kept = kept ?? NoneKept;
         Type = type;
         IsDelta = isDelta;
         Subscription = subscription;
@@ -57,6 +62,9 @@ public sealed class ClientState
     /// <summary>Per-name exceptions to <see cref="Baseline"/>: a version the client holds, <see cref="Absent"/>,
     /// or null for "unknown: send the resource, or in delta its removal".</summary>
     internal ImmutableDictionary<string, string?> Overrides { get; }
+
+    /// <summary>Resources whose removal was deferred (<see cref="WatchResponse.Retaining"/>), by name.</summary>
+    internal ImmutableDictionary<string, XdsResource> Kept { get; }
 
     /// <summary>The version a reconnecting SotW wildcard client says it has (its first request's version_info).</summary>
     internal string? ReconnectVersion { get; }
@@ -102,7 +110,7 @@ public sealed class ClientState
             builder[name] = null;
         }
 
-        return new ClientState(Type, IsDelta, subscription, baseline, builder.ToImmutable(), reconnect, Requests + 1);
+        return new ClientState(Type, IsDelta, subscription, baseline, builder.ToImmutable(), reconnect, Requests + 1, Kept);
     }
 
     /// <summary>Applies a delta request. Every name in <paramref name="subscribe"/> is sent (or reported
@@ -156,7 +164,7 @@ public sealed class ClientState
             }
         }
 
-        return new ClientState(Type, IsDelta, subscription, baseline, builder.ToImmutable(), null, Requests + 1);
+        return new ClientState(Type, IsDelta, subscription, baseline, builder.ToImmutable(), null, Requests + 1, Kept);
     }
 
     /// <summary>Records that <paramref name="response"/> was sent: the client now holds what it carried.</summary>
@@ -172,9 +180,59 @@ public sealed class ClientState
         }
 
         // Every subscribed name now matches the response's source set (the response carried every
-        // difference), so the set becomes the baseline and no exception remains.
-        return new ClientState(Type, IsDelta, Subscription, response.Source,
-            ImmutableDictionary.Create<string, string?>(StringComparer.Ordinal), null, Requests);
+        // difference), so the set becomes the baseline; only deferred removals remain as exceptions.
+        var overrides = ImmutableDictionary.Create<string, string?>(StringComparer.Ordinal);
+        var kept = NoneKept;
+        if (response.Retained.Count > 0)
+        {
+            overrides = overrides.AddRange(response.Retained.Select(r => KeyValuePair.Create(r.Name, (string?)r.Version)));
+            kept = kept.AddRange(response.Retained.Select(r => KeyValuePair.Create(r.Name, r)));
+        }
+
+        return new ClientState(Type, IsDelta, Subscription, response.Source, overrides, null, Requests, kept);
+    }
+
+    /// <summary>Every resource the client holds (as far as the server sent or was told), with the resource
+    /// itself when the server still has that version at hand.</summary>
+    public IEnumerable<HeldResource> HeldResources()
+    {
+        foreach (var (name, version) in Overrides)
+        {
+            if (!string.IsNullOrEmpty(version) && Subscription.Covers(name))
+            {
+                yield return new HeldResource(name, version, GetHeld(name));
+            }
+        }
+
+        if (Baseline is null)
+        {
+            yield break;
+        }
+
+        foreach (var resource in Baseline.Sorted)
+        {
+            if (!Overrides.ContainsKey(resource.Name) && Subscription.Covers(resource.Name))
+            {
+                yield return new HeldResource(resource.Name, resource.Version, resource);
+            }
+        }
+    }
+
+    /// <summary>The resource the client holds under <paramref name="name"/>, when the server knows it.</summary>
+    internal XdsResource? GetHeld(string name)
+    {
+        var version = GetRaw(name);
+        if (string.IsNullOrEmpty(version))
+        {
+            return null;
+        }
+
+        if (Kept.TryGetValue(name, out var kept) && kept.Version == version)
+        {
+            return kept;
+        }
+
+        return Baseline is not null && Baseline.TryGet(name, out var resource) && resource.Version == version ? resource : null;
     }
 
     /// <summary>The raw client version: a version, <see cref="Absent"/>, or null (unknown).</summary>
@@ -231,3 +289,9 @@ public sealed class ClientState
     public override string ToString() =>
         $"{(IsDelta ? "delta" : "sotw")} {Type.ShortName} [{Subscription}] baseline v{Baseline?.Version ?? "-"} +{Overrides.Count}";
 }
+
+/// <summary>A resource a client holds.</summary>
+/// <param name="Name">Its name.</param>
+/// <param name="Version">The version the client holds.</param>
+/// <param name="Resource">That version of the resource, when the server still has it at hand.</param>
+public readonly record struct HeldResource(string Name, string Version, XdsResource? Resource);

@@ -7,12 +7,14 @@ namespace XdsServer.Cache;
 public sealed class WatchResponse
 {
     internal WatchResponse(ClientState state, ResourceSet source, IReadOnlyList<XdsResource> resources,
-        IReadOnlyList<string> removedNames)
+        IReadOnlyList<string> removedNames, IReadOnlyList<XdsResource>? retained = null, long computedAt = 0)
     {
         State = state;
         Source = source;
         Resources = resources;
         RemovedNames = removedNames;
+        Retained = retained ?? [];
+        ComputedAt = computedAt == 0 ? System.Diagnostics.Stopwatch.GetTimestamp() : computedAt;
     }
 
     /// <summary>The client state the response was computed from.</summary>
@@ -36,6 +38,51 @@ public sealed class WatchResponse
 
     /// <summary>Delta only: subscribed names that do not exist (any more), for <c>removed_resources</c>.</summary>
     public IReadOnlyList<string> RemovedNames { get; }
+
+    /// <summary>Resources kept although the source set no longer has them (see <see cref="Retaining"/>).</summary>
+    public IReadOnlyList<XdsResource> Retained { get; }
+
+    /// <summary>When the response was computed (a <see cref="System.Diagnostics.Stopwatch"/> timestamp): the
+    /// moment a snapshot update reached this watch, for push-latency measurements.</summary>
+    public long ComputedAt { get; }
+
+    /// <summary>
+    /// Returns this response with some removals deferred ("break after make"): the named resources, which
+    /// the client holds and the source set no longer has, stay with the client for now. In SotW their held
+    /// versions are carried again (a Listener/Cluster response deletes by absence); in delta they are left
+    /// out of <c>removed_resources</c>. After <see cref="ClientState.ApplyResponse"/> the client state still
+    /// holds them, so a later evaluation of an unchanged snapshot removes them.
+    /// </summary>
+    /// <param name="names">Names to keep; names the client does not hold, or whose held resource is not
+    /// known, are ignored.</param>
+    public WatchResponse Retaining(IReadOnlyCollection<string> names)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        if (names.Count == 0)
+        {
+            return this;
+        }
+
+        var retained = new List<XdsResource>();
+        foreach (var name in names)
+        {
+            if (!Source.Contains(name) && State.GetHeld(name) is { } held)
+            {
+                retained.Add(held);
+            }
+        }
+
+        if (retained.Count == 0)
+        {
+            return this;
+        }
+
+        var keep = retained.Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
+        return IsDelta
+            ? new WatchResponse(State, Source, Resources, [.. RemovedNames.Where(n => !keep.Contains(n))], retained, ComputedAt)
+            : new WatchResponse(State, Source, [.. Resources.Concat(retained).OrderBy(r => r.Name, StringComparer.Ordinal)],
+                RemovedNames, retained, ComputedAt);
+    }
 
     /// <inheritdoc />
     public override string ToString() =>

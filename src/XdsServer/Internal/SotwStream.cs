@@ -1,0 +1,112 @@
+using Envoy.Config.Core.V3;
+using Envoy.Service.Discovery.V3;
+using Grpc.Core;
+using XdsServer.Cache;
+
+namespace XdsServer.Internal;
+
+/// <summary>A state-of-the-world stream (ADS or one type).</summary>
+internal sealed class SotwStream(XdsServerCore core, string? typeUrl, ServerCallContext call)
+    : XdsStream<DiscoveryRequest, DiscoveryResponse>(core, XdsProtocol.StateOfTheWorld, typeUrl, call)
+{
+    protected override Node? NodeOf(DiscoveryRequest request) => request.Node;
+
+    protected override async ValueTask HandleAsync(DiscoveryRequest request)
+    {
+        var type = ResolveType(request.TypeUrl);
+        Core.ValidateNames(type.TypeUrl, request.ResourceNames, request.ResourceNames.Count);
+        await NotifyRequestAsync(request, type).ConfigureAwait(false);
+        var slot = SlotFor(type, ClientState.ForSotw);
+
+        if (request.ResponseNonce.Length > 0)
+        {
+            // "A request whose response_nonce is not the latest nonce sent for that type is stale: it must
+            // not cause a response." The client will answer the newer response anyway.
+            if (request.ResponseNonce != slot.LastSentNonce)
+            {
+                XdsLog.StaleNonce(Core.Logger, StreamId, type.TypeUrl, request.ResponseNonce, slot.LastSentNonce);
+                return;
+            }
+
+            // NACK: error_detail set, version_info is the previous good version. It is not a request for a
+            // resend: the state keeps what was sent, so the rejected version is not sent again.
+            await AcknowledgeAsync(slot, request.ResponseNonce, request.VersionInfo, request.ErrorDetail).ConfigureAwait(false);
+        }
+
+        Update(slot, slot.State.ApplySotwRequest(request.ResourceNames, request.VersionInfo));
+    }
+
+    protected override DiscoveryResponse BuildResponse(WatchResponse response, string nonce)
+    {
+        var message = new DiscoveryResponse
+        {
+            VersionInfo = response.Version,
+            TypeUrl = response.TypeUrl,
+            Nonce = nonce,
+        };
+
+        // The same Any per resource version on every stream: bytes are copied into the frame, never re-encoded.
+        foreach (var resource in response.Resources)
+        {
+            message.Resources.Add(resource.Packed);
+        }
+
+        return message;
+    }
+}
+
+/// <summary>A delta (incremental) stream (ADS or one type).</summary>
+internal sealed class DeltaStream(XdsServerCore core, string? typeUrl, ServerCallContext call)
+    : XdsStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>(core, XdsProtocol.Delta, typeUrl, call)
+{
+    protected override Node? NodeOf(DeltaDiscoveryRequest request) => request.Node;
+
+    protected override async ValueTask HandleAsync(DeltaDiscoveryRequest request)
+    {
+        var type = ResolveType(request.TypeUrl);
+        Core.ValidateNames(type.TypeUrl, request.ResourceNamesSubscribe,
+            request.ResourceNamesSubscribe.Count + request.ResourceNamesUnsubscribe.Count + request.InitialResourceVersions.Count);
+        Core.ValidateNames(type.TypeUrl, request.ResourceNamesUnsubscribe, 0);
+        Core.ValidateNames(type.TypeUrl, [.. request.InitialResourceVersions.Keys], 0);
+        await NotifyRequestAsync(request, type).ConfigureAwait(false);
+        var slot = SlotFor(type, ClientState.ForDelta);
+
+        if (request.ResponseNonce.Length > 0)
+        {
+            if (request.ResponseNonce == slot.LastSentNonce)
+            {
+                await AcknowledgeAsync(slot, request.ResponseNonce, slot.LastSentVersion ?? string.Empty, request.ErrorDetail)
+                    .ConfigureAwait(false);
+            }
+            else
+            {
+                // Delta differs from SotW here: "the server must honor changes to the subscription state even
+                // if the nonce is stale"; only the ACK/NACK meaning is dropped.
+                XdsLog.StaleNonce(Core.Logger, StreamId, type.TypeUrl, request.ResponseNonce, slot.LastSentNonce);
+            }
+        }
+
+        var initial = slot.State.Requests == 0 && request.InitialResourceVersions.Count > 0
+            ? request.InitialResourceVersions
+            : null;
+        Update(slot, slot.State.ApplyDeltaRequest(request.ResourceNamesSubscribe, request.ResourceNamesUnsubscribe, initial));
+    }
+
+    protected override DeltaDiscoveryResponse BuildResponse(WatchResponse response, string nonce)
+    {
+        var message = new DeltaDiscoveryResponse
+        {
+            SystemVersionInfo = response.Version,
+            TypeUrl = response.TypeUrl,
+            Nonce = nonce,
+        };
+
+        foreach (var resource in response.Resources)
+        {
+            message.Resources.Add(resource.DeltaResource);
+        }
+
+        message.RemovedResources.AddRange(response.RemovedNames);
+        return message;
+    }
+}

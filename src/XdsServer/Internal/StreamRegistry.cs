@@ -1,0 +1,26 @@
+using System.Collections.Concurrent;
+
+namespace XdsServer.Internal;
+
+/// <summary>The open streams, for status, CSDS and debug endpoints.</summary>
+internal sealed class StreamRegistry : IXdsStatus
+{
+    private readonly ConcurrentDictionary<long, IStreamStatusSource> _streams = new();
+
+    public void Add(long id, IStreamStatusSource stream) => _streams[id] = stream;
+
+    public void Remove(long id) => _streams.TryRemove(id, out _);
+
+    public IEnumerable<IStreamStatusSource> Sources => _streams.Values;
+
+    public IReadOnlyList<XdsStreamStatus> GetStreams() =>
+        [.. _streams.Values.Select(s => s.GetStatus()).OfType<XdsStreamStatus>().OrderBy(s => s.StreamId)];
+}
+
+internal interface IStreamStatusSource
+{
+    XdsStreamStatus? GetStatus();
+
+    /// <summary>The stream's node and per-resource state for CSDS, or null before the node is known.</summary>
+    Envoy.Service.Status.V3.ClientConfig? GetClientConfig();
+}

@@ -1,0 +1,55 @@
+using XdsServer.Cache;
+
+namespace XdsServer.Internal;
+
+/// <summary>One resource type on one stream: the client's state, its watch, its pending response and its
+/// ACK/NACK bookkeeping. Mutated only by the stream's loop, except the pending answer (set by watches).</summary>
+internal sealed class TypeSlot(ResourceType type, ClientState state)
+{
+    private WatchResponse? _pending;
+
+    public ResourceType Type { get; } = type;
+
+    public ClientState State { get; set; } = state;
+
+    /// <summary>The open watch, if any (null once it answered or was cancelled).</summary>
+    public IDisposable? Watch { get; set; }
+
+    /// <summary>A response waiting for another type to go first (make before break).</summary>
+    public WatchResponse? Held { get; set; }
+
+    /// <summary>Re-evaluate once higher-order types settle: a removal was deferred while still referenced.</summary>
+    public bool RecheckWhenSettled { get; set; }
+
+    /// <summary>The last response sent (its resource list is shared, not copied).</summary>
+    public WatchResponse? LastSent { get; set; }
+
+    public string? LastSentNonce { get; set; }
+
+    public string? LastSentVersion { get; set; }
+
+    public DateTimeOffset? LastSentAt { get; set; }
+
+    /// <summary>A response was sent and is neither ACKed nor NACKed yet.</summary>
+    public bool AwaitingAck { get; set; }
+
+    public string? AckedVersion { get; set; }
+
+    public XdsNack? LastNack { get; set; }
+
+    public long ResponsesSent { get; set; }
+
+    public long Acks { get; set; }
+
+    public long Nacks { get; set; }
+
+    public bool HasPending => Volatile.Read(ref _pending) is not null;
+
+    public void SetPending(WatchResponse response) => Volatile.Write(ref _pending, response);
+
+    public WatchResponse? TakePending() => Interlocked.Exchange(ref _pending, null);
+
+    public void DropPending() => Interlocked.Exchange(ref _pending, null);
+
+    public WatchResponse? PeekPending() => Volatile.Read(ref _pending);
+}

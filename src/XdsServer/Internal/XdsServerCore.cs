@@ -1,0 +1,121 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using XdsServer.Cache;
+
+namespace XdsServer.Internal;
+
+/// <summary>What every stream of the server shares: the cache, the types, options, hooks and the registry.</summary>
+internal sealed class XdsServerCore
+{
+    private long _lastStreamId;
+    private int _authorizerWarned;
+
+    public XdsServerCore(ICache cache, ResourceTypeRegistry types, IOptions<XdsServerOptions> options,
+        IEnumerable<IXdsCallbacks> callbacks, IEnumerable<INodeAuthorizer> authorizers, StreamRegistry registry,
+        ILoggerFactory loggerFactory, TimeProvider? time = null)
+    {
+        Cache = cache;
+        Types = types;
+        Options = options.Value;
+        Callbacks = [.. callbacks];
+        Authorizers = [.. authorizers];
+        Registry = registry;
+        Logger = loggerFactory.CreateLogger("XdsServer");
+        Time = time ?? TimeProvider.System;
+    }
+
+    public ICache Cache { get; }
+
+    public ResourceTypeRegistry Types { get; }
+
+    public XdsServerOptions Options { get; }
+
+    public IReadOnlyList<IXdsCallbacks> Callbacks { get; }
+
+    public IReadOnlyList<INodeAuthorizer> Authorizers { get; }
+
+    public StreamRegistry Registry { get; }
+
+    public ILogger Logger { get; }
+
+    public TimeProvider Time { get; }
+
+    public long NextStreamId() => Interlocked.Increment(ref _lastStreamId);
+
+    /// <summary>Runs the node authorizers; with none registered, allows and says so once in the log.</summary>
+    public async ValueTask<string?> AuthorizeAsync(XdsStreamContext stream, Envoy.Config.Core.V3.Node node, CancellationToken ct)
+    {
+        if (Authorizers.Count == 0)
+        {
+            if (Interlocked.Exchange(ref _authorizerWarned, 1) == 0)
+            {
+                XdsLog.AllowAllAuthorizer(Logger);
+            }
+
+            return null;
+        }
+
+        foreach (var authorizer in Authorizers)
+        {
+            if (await authorizer.AuthorizeAsync(stream, node, ct).ConfigureAwait(false) is { } reason)
+            {
+                return reason;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Looks a type URL up, or fails the call with INVALID_ARGUMENT naming what is served.</summary>
+    public ResourceType ResolveType(string typeUrl)
+    {
+        if (Types.TryGet(typeUrl, out var type))
+        {
+            return type;
+        }
+
+        throw Fail(Grpc.Core.StatusCode.InvalidArgument,
+            $"unknown type URL '{typeUrl}'; this server serves {string.Join(", ", Types.Types.Select(t => t.ShortName))}");
+    }
+
+    /// <summary>Checks the names of a request: count, emptiness, length and control characters.</summary>
+    public void ValidateNames(string typeUrl, IReadOnlyCollection<string> names, int totalCount)
+    {
+        if (totalCount > Options.MaxResourceNamesPerRequest)
+        {
+            throw Fail(Grpc.Core.StatusCode.ResourceExhausted,
+                $"{typeUrl} request names {totalCount} resources; the limit is {Options.MaxResourceNamesPerRequest}");
+        }
+
+        foreach (var name in names)
+        {
+            if (name.Length == 0)
+            {
+                throw Fail(Grpc.Core.StatusCode.InvalidArgument, $"{typeUrl} request contains an empty resource name");
+            }
+
+            if (name.Length > Options.MaxResourceNameLength)
+            {
+                throw Fail(Grpc.Core.StatusCode.InvalidArgument,
+                    $"{typeUrl} request contains a resource name of {name.Length} characters; the limit is {Options.MaxResourceNameLength}");
+            }
+
+            foreach (var c in name)
+            {
+                if (char.IsControl(c))
+                {
+                    throw Fail(Grpc.Core.StatusCode.InvalidArgument,
+                        $"{typeUrl} request contains a resource name with a control character (U+{(int)c:X4}): '{Printable(name)}'");
+                }
+            }
+        }
+    }
+
+    public static Grpc.Core.RpcException Fail(Grpc.Core.StatusCode code, string detail) => new(new Grpc.Core.Status(code, detail));
+
+    private static string Printable(string name)
+    {
+        var clipped = name.Length > 64 ? name[..64] + "…" : name;
+        return string.Concat(clipped.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
+    }
+}

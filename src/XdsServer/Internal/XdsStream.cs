@@ -1,0 +1,471 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Threading.Channels;
+using Envoy.Config.Core.V3;
+using Google.Protobuf;
+using Grpc.Core;
+using XdsServer.Cache;
+
+namespace XdsServer.Internal;
+
+/// <summary>
+/// One xDS stream: a reader that queues requests (bounded), and one loop that applies them, opens watches
+/// and is the stream's only writer. Watches never send: they leave their answer in the type's slot (newest
+/// wins, one per type) and wake the loop (DESIGN invariants 2 and 3).
+/// </summary>
+internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IOrderedStream, IDisposable
+    where TRequest : class, IMessage
+    where TResponse : class, IMessage
+{
+    private static readonly object Wake = new();
+
+    private readonly Dictionary<string, TypeSlot> _slots = new(StringComparer.Ordinal);
+    private readonly List<TypeSlot> _slotsInOrder = [];
+    private readonly Lock _statusGate = new();
+    private readonly Channel<object> _inbox = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly SemaphoreSlim _readCredits;
+    private readonly ResourceOrder? _order;
+    private readonly string? _fixedTypeUrl;
+    private readonly DateTimeOffset _openedAt;
+    private int _wakeScheduled;
+    private long _nonce;
+    private IServerStreamWriter<TResponse>? _writer;
+    private Node? _node;
+
+    protected XdsStream(XdsServerCore core, XdsProtocol protocol, string? fixedTypeUrl, ServerCallContext call)
+    {
+        Core = core;
+        _fixedTypeUrl = fixedTypeUrl;
+        Context = new XdsStreamContext(core.NextStreamId(), protocol, fixedTypeUrl, call, null);
+        Cancellation = call.CancellationToken;
+        _readCredits = new SemaphoreSlim(core.Options.MaxQueuedRequestsPerStream);
+        _openedAt = core.Time.GetUtcNow();
+        _order = fixedTypeUrl is null && core.Options.MakeBeforeBreak ? new ResourceOrder(this) : null;
+    }
+
+    public XdsServerCore Core { get; }
+
+    protected XdsStreamContext Context { get; }
+
+    protected CancellationToken Cancellation { get; }
+
+    public Node Node => _node ?? throw new InvalidOperationException("The stream has no node yet.");
+
+    public IReadOnlyDictionary<string, TypeSlot> Slots => _slots;
+
+    public long StreamId => Context.StreamId;
+
+    public async Task RunAsync(IAsyncStreamReader<TRequest> requests, IServerStreamWriter<TResponse> responses)
+    {
+        _writer = responses;
+        var opened = false;
+        IDisposable? tracking = null;
+        var reason = "client closed";
+        try
+        {
+            if (!await requests.MoveNext(Cancellation).ConfigureAwait(false))
+            {
+                return;
+            }
+
+            var first = requests.Current;
+            _node = NodeOf(first);
+            if (_node is null)
+            {
+                throw XdsServerCore.Fail(StatusCode.InvalidArgument, "the first request of a stream must carry the node");
+            }
+
+            if (_node.Id.Length == 0)
+            {
+                throw XdsServerCore.Fail(StatusCode.InvalidArgument, "the node of the first request has an empty id");
+            }
+
+            Context.Node = _node;
+            if (await Core.AuthorizeAsync(Context, _node, Cancellation).ConfigureAwait(false) is { } refusal)
+            {
+                XdsLog.NodeRefused(Core.Logger, StreamId, _node.Id, refusal);
+                throw XdsServerCore.Fail(StatusCode.PermissionDenied, $"node '{_node.Id}' refused: {refusal}");
+            }
+
+            foreach (var callbacks in Core.Callbacks)
+            {
+                await callbacks.OnStreamOpenedAsync(Context, Cancellation).ConfigureAwait(false);
+            }
+
+            opened = true;
+            XdsMetrics.StreamsOpen.Add(1, XdsMetrics.Protocol(Context.Protocol));
+            Core.Registry.Add(StreamId, this);
+            tracking = Core.Cache.TrackStream(_node);
+            XdsLog.StreamOpened(Core.Logger, StreamId, Context.Protocol, _node.Id);
+
+            _ = ReadAsync(requests);
+            await HandleAsync(first).ConfigureAwait(false);
+            await LoopAsync().ConfigureAwait(false);
+        }
+        catch (RpcException e) when (e.StatusCode is StatusCode.InvalidArgument or StatusCode.ResourceExhausted
+            or StatusCode.PermissionDenied or StatusCode.FailedPrecondition)
+        {
+            reason = $"{e.StatusCode}: {e.Status.Detail}";
+            XdsMetrics.BadRequests.Add(1, XdsMetrics.Protocol(Context.Protocol));
+            XdsLog.BadRequest(Core.Logger, StreamId, e.StatusCode, e.Status.Detail);
+            throw;
+        }
+        catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
+        {
+            reason = "cancelled";
+        }
+        catch (Exception e) when (e is not RpcException)
+        {
+            reason = "failed: " + e.Message;
+            XdsLog.StreamFailed(Core.Logger, e, StreamId);
+            throw;
+        }
+        finally
+        {
+            _inbox.Writer.TryComplete();
+            lock (_statusGate)
+            {
+                foreach (var slot in _slotsInOrder)
+                {
+                    slot.Watch?.Dispose();
+                    slot.Watch = null;
+                    slot.DropPending();
+                    slot.Held = null;
+                }
+            }
+
+            tracking?.Dispose();
+            if (opened)
+            {
+                Core.Registry.Remove(StreamId);
+                XdsMetrics.StreamsOpen.Add(-1, XdsMetrics.Protocol(Context.Protocol));
+                foreach (var callbacks in Core.Callbacks)
+                {
+                    await callbacks.OnStreamClosedAsync(Context).ConfigureAwait(false);
+                }
+            }
+
+            XdsLog.StreamClosed(Core.Logger, StreamId, reason);
+            Dispose();
+        }
+    }
+
+    /// <summary>The node of a request, if it carries one.</summary>
+    protected abstract Node? NodeOf(TRequest request);
+
+    /// <summary>Applies one request: ACK/NACK bookkeeping, subscription changes, watches.</summary>
+    protected abstract ValueTask HandleAsync(TRequest request);
+
+    /// <summary>Builds the wire response for a watch's answer.</summary>
+    protected abstract TResponse BuildResponse(WatchResponse response, string nonce);
+
+    /// <summary>The type URL of a request: the stream's own on a per-type stream (which may not change).</summary>
+    protected ResourceType ResolveType(string requestTypeUrl)
+    {
+        if (_fixedTypeUrl is not null)
+        {
+            if (requestTypeUrl.Length > 0 && requestTypeUrl != _fixedTypeUrl)
+            {
+                throw XdsServerCore.Fail(StatusCode.InvalidArgument,
+                    $"type URL changed from '{_fixedTypeUrl}' to '{requestTypeUrl}' on a per-type stream");
+            }
+
+            return Core.ResolveType(_fixedTypeUrl);
+        }
+
+        if (requestTypeUrl.Length == 0)
+        {
+            throw XdsServerCore.Fail(StatusCode.InvalidArgument, "type_url is required on an aggregated (ADS) stream");
+        }
+
+        return Core.ResolveType(requestTypeUrl);
+    }
+
+    protected async ValueTask NotifyRequestAsync(TRequest request, ResourceType type)
+    {
+        XdsMetrics.Requests.Add(1, XdsMetrics.Type(type.ShortName), XdsMetrics.Protocol(Context.Protocol));
+        foreach (var callbacks in Core.Callbacks)
+        {
+            await callbacks.OnRequestAsync(Context, request, Cancellation).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The slot of a type, created on first use.</summary>
+    protected TypeSlot SlotFor(ResourceType type, Func<ResourceType, ClientState> create)
+    {
+        if (_slots.TryGetValue(type.TypeUrl, out var slot))
+        {
+            return slot;
+        }
+
+        slot = new TypeSlot(type, create(type));
+        lock (_statusGate)
+        {
+            _slots.Add(type.TypeUrl, slot);
+            _slotsInOrder.Add(slot);
+            _slotsInOrder.Sort(static (a, b) => a.Type.AdsOrder.CompareTo(b.Type.AdsOrder));
+        }
+
+        return slot;
+    }
+
+    /// <summary>Records an ACK or a NACK of the response with <paramref name="nonce"/>.</summary>
+    protected async ValueTask AcknowledgeAsync(TypeSlot slot, string nonce, string version, Google.Rpc.Status? error)
+    {
+        var type = XdsMetrics.Type(slot.Type.ShortName);
+        if (error is not null)
+        {
+            lock (_statusGate)
+            {
+                slot.LastNack = new XdsNack(nonce, slot.LastSentVersion ?? string.Empty, error.Message, Core.Time.GetUtcNow());
+                slot.Nacks++;
+                slot.AwaitingAck = false;
+            }
+
+            XdsMetrics.Nacks.Add(1, type, XdsMetrics.Protocol(Context.Protocol));
+            XdsLog.Nack(Core.Logger, Node.Id, slot.Type.TypeUrl, slot.LastSentVersion ?? string.Empty, nonce, error.Message);
+            foreach (var callbacks in Core.Callbacks)
+            {
+                await callbacks.OnNackAsync(Context, slot.Type.TypeUrl, nonce, error).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        lock (_statusGate)
+        {
+            slot.AckedVersion = version;
+            slot.LastNack = null;
+            slot.Acks++;
+            slot.AwaitingAck = false;
+        }
+
+        XdsMetrics.Acks.Add(1, type, XdsMetrics.Protocol(Context.Protocol));
+        foreach (var callbacks in Core.Callbacks)
+        {
+            await callbacks.OnAckAsync(Context, slot.Type.TypeUrl, version, nonce).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Moves a slot to a new client state. A state that did not change keeps its open watch or pending
+    /// answer; otherwise the old watch and any answer computed for the old state go, and a new watch opens
+    /// (this is also how an ACK re-arms a type after a response).
+    /// </summary>
+    protected void Update(TypeSlot slot, ClientState state)
+    {
+        if (ReferenceEquals(state, slot.State) && (slot.Watch is not null || slot.HasPending || slot.Held is not null))
+        {
+            return;
+        }
+
+        lock (_statusGate)
+        {
+            slot.State = state;
+        }
+
+        Rearm(slot);
+    }
+
+    private void Rearm(TypeSlot slot)
+    {
+        slot.Watch?.Dispose();
+        slot.DropPending();
+        slot.Held = null;
+        slot.RecheckWhenSettled = false;
+        try
+        {
+            slot.Watch = Core.Cache.CreateWatch(new WatchRequest(Node, slot.State), response =>
+            {
+                slot.SetPending(response);
+                if (Interlocked.Exchange(ref _wakeScheduled, 1) == 0)
+                {
+                    _inbox.Writer.TryWrite(Wake);
+                }
+            });
+        }
+        catch (ArgumentException e)
+        {
+            throw XdsServerCore.Fail(StatusCode.InvalidArgument, $"{slot.Type.TypeUrl} is not served: {e.Message}");
+        }
+    }
+
+    private async Task ReadAsync(IAsyncStreamReader<TRequest> requests)
+    {
+        try
+        {
+            while (await requests.MoveNext(Cancellation).ConfigureAwait(false))
+            {
+                // Back-pressure: at most MaxQueuedRequestsPerStream requests wait for the loop.
+                await _readCredits.WaitAsync(Cancellation).ConfigureAwait(false);
+                _inbox.Writer.TryWrite(requests.Current);
+            }
+
+            _inbox.Writer.TryComplete();
+        }
+        catch (Exception e)
+        {
+            _inbox.Writer.TryComplete(e);
+        }
+    }
+
+    private async Task LoopAsync()
+    {
+        var reader = _inbox.Reader;
+        while (true)
+        {
+            if (!reader.TryRead(out var item))
+            {
+                // Requests first (one may make a pending answer stale), then whatever is pending.
+                await SendPendingAsync().ConfigureAwait(false);
+                try
+                {
+                    if (!await reader.WaitToReadAsync(Cancellation).ConfigureAwait(false))
+                    {
+                        return; // the client half-closed the stream
+                    }
+                }
+                catch (RpcException)
+                {
+                    throw;
+                }
+                catch (Exception e) when (e is IOException or InvalidOperationException)
+                {
+                    return; // the client went away
+                }
+
+                continue;
+            }
+
+            if (ReferenceEquals(item, Wake))
+            {
+                Volatile.Write(ref _wakeScheduled, 0);
+                continue;
+            }
+
+            _readCredits.Release();
+            await HandleAsync((TRequest)item).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Sends pending answers in ADS order, holding those that must wait (make before break),
+    /// until nothing more can go.</summary>
+    private async ValueTask SendPendingAsync()
+    {
+        bool progress;
+        do
+        {
+            progress = false;
+            for (var i = 0; i < _slotsInOrder.Count; i++)
+            {
+                var slot = _slotsInOrder[i];
+                var response = slot.Held ?? slot.TakePending();
+                if (response is null)
+                {
+                    continue;
+                }
+
+                slot.Held = null;
+                slot.Watch = null; // it answered: it is done
+                if (!ReferenceEquals(response.State, slot.State))
+                {
+                    continue; // computed for a state a later request replaced
+                }
+
+                if (_order is not null)
+                {
+                    var prepared = _order.Prepare(slot, response);
+                    if (prepared is null)
+                    {
+                        slot.Held = response;
+                        continue;
+                    }
+
+                    response = prepared;
+                }
+
+                await SendAsync(slot, response).ConfigureAwait(false);
+                progress = true;
+            }
+
+            if (progress && _order is not null)
+            {
+                foreach (var slot in _slotsInOrder)
+                {
+                    if (slot.RecheckWhenSettled && slot.Watch is not null && !slot.HasPending && slot.Held is null)
+                    {
+                        Rearm(slot); // a deferred removal may go now
+                    }
+                }
+            }
+        }
+        while (progress);
+    }
+
+    private async ValueTask SendAsync(TypeSlot slot, WatchResponse response)
+    {
+        var nonce = (++_nonce).ToString(CultureInfo.InvariantCulture);
+        var message = BuildResponse(response, nonce);
+        foreach (var callbacks in Core.Callbacks)
+        {
+            await callbacks.OnResponseAsync(Context, message, Cancellation).ConfigureAwait(false);
+        }
+
+        await _writer!.WriteAsync(message, Cancellation).ConfigureAwait(false);
+        lock (_statusGate)
+        {
+            slot.State = slot.State.ApplyResponse(response);
+            slot.LastSent = response;
+            slot.LastSentNonce = nonce;
+            slot.LastSentVersion = response.Version;
+            slot.LastSentAt = Core.Time.GetUtcNow();
+            slot.AwaitingAck = true;
+            slot.ResponsesSent++;
+        }
+
+        var type = XdsMetrics.Type(slot.Type.ShortName);
+        var protocol = XdsMetrics.Protocol(Context.Protocol);
+        XdsMetrics.Responses.Add(1, type, protocol);
+        XdsMetrics.BytesSent.Add(message.CalculateSize(), type, protocol);
+        XdsMetrics.PushLatency.Record(Stopwatch.GetElapsedTime(response.ComputedAt).TotalSeconds, type, protocol);
+        XdsLog.Sent(Core.Logger, StreamId, slot.Type.TypeUrl, response.Version, nonce, response.Resources.Count, response.RemovedNames.Count);
+    }
+
+    /// <summary>Called by <see cref="RunAsync"/> when the stream ends.</summary>
+    public void Dispose() => _readCredits.Dispose();
+
+    public Envoy.Service.Status.V3.ClientConfig? GetClientConfig()
+    {
+        lock (_statusGate)
+        {
+            return _node is null ? null : ClientStatusBuilder.Build(_node, _slotsInOrder);
+        }
+    }
+
+    public XdsStreamStatus? GetStatus()
+    {
+        lock (_statusGate)
+        {
+            if (_node is null)
+            {
+                return null;
+            }
+
+            var types = _slotsInOrder.Select(s => new XdsTypeStatus(
+                s.Type.TypeUrl,
+                s.State.Subscription.ToString(),
+                s.LastSentVersion,
+                s.LastSentNonce,
+                s.LastSentAt,
+                s.AckedVersion,
+                s.LastNack,
+                s.HasPending ? 1 : 0,
+                s.Held is not null,
+                s.ResponsesSent,
+                s.Acks,
+                s.Nacks,
+                s.State.HeldResources().ToDictionary(h => h.Name, h => h.Version, StringComparer.Ordinal))).ToList();
+            return new XdsStreamStatus(StreamId, Context.Protocol, _node, _openedAt, types);
+        }
+    }
+}

@@ -1,0 +1,67 @@
+using Microsoft.Extensions.Options;
+
+namespace XdsServer;
+
+/// <summary>Options of the xDS server, validated when the host starts.</summary>
+public sealed class XdsServerOptions
+{
+    /// <summary>Largest request message accepted, in bytes; a larger one ends the stream with
+    /// RESOURCE_EXHAUSTED. Default 4 MiB.</summary>
+    public int MaxRequestBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Largest response message, in bytes. Default 64 MiB.</summary>
+    public int MaxResponseBytes { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>Most resource names one request may carry (subscribe plus unsubscribe). Default 100,000.</summary>
+    public int MaxResourceNamesPerRequest { get; set; } = 100_000;
+
+    /// <summary>Longest resource name accepted, in characters. Default 4,096.</summary>
+    public int MaxResourceNameLength { get; set; } = 4096;
+
+    /// <summary>Requests a stream may have read but not yet processed before the server stops reading
+    /// (back-pressure on a client that sends faster than it is served). Default 16.</summary>
+    public int MaxQueuedRequestsPerStream { get; set; } = 16;
+
+    /// <summary>Order pushes over ADS so that nothing is referenced before it is sent and nothing is removed
+    /// while still referenced ("make before break"). Default true.</summary>
+    public bool MakeBeforeBreak { get; set; } = true;
+
+    /// <summary>Map the REST fetch endpoints (<c>POST /v3/discovery:&lt;type&gt;</c>) in
+    /// <c>MapXdsServer</c>. Default true.</summary>
+    public bool EnableRestFetch { get; set; } = true;
+}
+
+/// <summary>Checks <see cref="XdsServerOptions"/> at start, with messages that name the setting.</summary>
+internal sealed class XdsServerOptionsValidator : IValidateOptions<XdsServerOptions>
+{
+    public ValidateOptionsResult Validate(string? name, XdsServerOptions options)
+    {
+        var failures = new List<string>();
+        if (options.MaxRequestBytes < 1024)
+        {
+            failures.Add($"XdsServerOptions.MaxRequestBytes must be at least 1024 bytes (was {options.MaxRequestBytes}).");
+        }
+
+        if (options.MaxResponseBytes < 1024)
+        {
+            failures.Add($"XdsServerOptions.MaxResponseBytes must be at least 1024 bytes (was {options.MaxResponseBytes}).");
+        }
+
+        if (options.MaxResourceNamesPerRequest < 1)
+        {
+            failures.Add($"XdsServerOptions.MaxResourceNamesPerRequest must be positive (was {options.MaxResourceNamesPerRequest}).");
+        }
+
+        if (options.MaxResourceNameLength < 1)
+        {
+            failures.Add($"XdsServerOptions.MaxResourceNameLength must be positive (was {options.MaxResourceNameLength}).");
+        }
+
+        if (options.MaxQueuedRequestsPerStream < 1)
+        {
+            failures.Add($"XdsServerOptions.MaxQueuedRequestsPerStream must be positive (was {options.MaxQueuedRequestsPerStream}).");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
