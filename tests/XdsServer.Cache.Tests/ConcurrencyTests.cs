@@ -9,8 +9,8 @@ public class ConcurrencyTests
         var builder = previous?.ToBuilder() ?? Snapshot.CreateBuilder();
         for (var i = 0; i < 20; i++)
         {
-            builder.Set(Envoy.Cluster($"c{i}"));
-            builder.Set(Envoy.Endpoints($"c{i}", (generation * 100) + i));
+            builder.Set(Fixtures.Cluster($"c{i}"));
+            builder.Set(Fixtures.Endpoints($"c{i}", (generation * 100) + i));
         }
 
         return builder.Build();
@@ -39,11 +39,11 @@ public class ConcurrencyTests
                 _ => ClientState.ForDelta(type).ApplyDeltaRequest(["c3", "c19"], []),
             };
             var group = $"g{id % 3}";
-            using var registration = cache.TrackStream(Envoy.Node(group));
+            using var registration = cache.TrackStream(Fixtures.Node(group));
             while (true)
             {
                 var response = new TaskCompletionSource<WatchResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
-                using (cache.CreateWatch(new WatchRequest(Envoy.Node(group), state), r => response.TrySetResult(r)))
+                using (cache.CreateWatch(new WatchRequest(Fixtures.Node(group), state), r => response.TrySetResult(r)))
                 {
                     var done = await Task.WhenAny(response.Task, final.Task);
                     if (done == response.Task)
@@ -99,7 +99,7 @@ public class ConcurrencyTests
         using var cache = new SnapshotCache();
         var otherThreadRan = false;
         using var watch = cache.CreateWatch(
-            new WatchRequest(Envoy.Node("n"), ClientState.ForSotw(EnvoyResourceTypes.Listener).ApplySotwRequest([])),
+            new WatchRequest(Fixtures.Node("n"), ClientState.ForSotw(EnvoyResourceTypes.Listener).ApplySotwRequest([])),
             _ =>
             {
                 // Another thread must be able to use the same group while the callback runs; if the cache held

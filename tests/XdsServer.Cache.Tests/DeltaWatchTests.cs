@@ -11,7 +11,7 @@ public class DeltaWatchTests
         var builder = Snapshot.CreateBuilder();
         foreach (var (name, port) in clusters)
         {
-            builder.Add(Envoy.Cluster(name, serviceName: name + "-eds")).Add(Envoy.Endpoints(name + "-eds", port));
+            builder.Add(Fixtures.Cluster(name, serviceName: name + "-eds")).Add(Fixtures.Endpoints(name + "-eds", port));
         }
 
         return builder.Build();
@@ -71,7 +71,7 @@ public class DeltaWatchTests
         using var probe = Probe.Open(cache, "n", state);
         Update(cache, b =>
         {
-            b.Set(Envoy.Endpoints("a-eds", 10));
+            b.Set(Fixtures.Endpoints("a-eds", 10));
             b.Remove(TypeUrls.Cluster, "c");
             b.Remove(TypeUrls.ClusterLoadAssignment, "c-eds");
         });
@@ -91,7 +91,7 @@ public class DeltaWatchTests
         using (var probe = Probe.Open(cache, "n", state))
         {
             Assert.Null(probe.Response); // unsubscribing alone needs no response
-            Update(cache, b => b.Set(Envoy.Endpoints("b-eds", 20)));
+            Update(cache, b => b.Set(Fixtures.Endpoints("b-eds", 20)));
             Assert.Null(probe.Response);
         }
 
@@ -115,10 +115,10 @@ public class DeltaWatchTests
         // While the client was away: b changed, c was deleted, d was added.
         Update(cache, b =>
         {
-            b.Set(Envoy.Endpoints("b-eds", 22));
+            b.Set(Fixtures.Endpoints("b-eds", 22));
             b.Remove(TypeUrls.Cluster, "c");
             b.Remove(TypeUrls.ClusterLoadAssignment, "c-eds");
-            b.Add(Envoy.Cluster("d", serviceName: "d-eds")).Add(Envoy.Endpoints("d-eds", 4));
+            b.Add(Fixtures.Cluster("d", serviceName: "d-eds")).Add(Fixtures.Endpoints("d-eds", 4));
         });
 
         Receive(cache, Delta(Eds, ["*"], initial: held), out var response);

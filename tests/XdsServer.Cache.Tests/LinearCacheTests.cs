@@ -8,7 +8,7 @@ public class LinearCacheTests
     public void Updates_and_deletes_reach_delta_and_sotw_watches()
     {
         var cache = new LinearCache(Eds);
-        cache.UpdateResources([Envoy.Endpoints("a", 1), Envoy.Endpoints("b", 2)], []);
+        cache.UpdateResources([Fixtures.Endpoints("a", 1), Fixtures.Endpoints("b", 2)], []);
 
         var delta = ClientState.ForDelta(Eds).ApplyDeltaRequest(["*"], []);
         var first = Probe.Now(cache, "x", delta)!;
@@ -28,7 +28,7 @@ public class LinearCacheTests
         Assert.Null(sotwProbe.Response); // "a" is not b's business
         Assert.NotEqual(version, cache.Version);
 
-        cache.UpdateResource(Envoy.Endpoints("b", 3));
+        cache.UpdateResource(Fixtures.Endpoints("b", 3));
         Assert.Equal(["b"], Names.Of(sotwProbe.Response!));
     }
 
@@ -36,13 +36,13 @@ public class LinearCacheTests
     public void An_update_that_changes_nothing_answers_nobody()
     {
         var cache = new LinearCache(Eds);
-        cache.UpdateResource(Envoy.Endpoints("a", 1));
+        cache.UpdateResource(Fixtures.Endpoints("a", 1));
         var state = ClientState.ForDelta(Eds).ApplyDeltaRequest(["*"], []);
         state = state.ApplyResponse(Probe.Now(cache, "x", state)!);
         using var probe = Probe.Open(cache, "x", state);
         var set = cache.Resources;
 
-        cache.UpdateResource(Envoy.Endpoints("a", 1));
+        cache.UpdateResource(Fixtures.Endpoints("a", 1));
         Assert.False(cache.DeleteResource("missing"));
 
         Assert.Same(set, cache.Resources);
@@ -54,8 +54,8 @@ public class LinearCacheTests
     public void SetResources_replaces_everything()
     {
         var cache = new LinearCache(Eds);
-        cache.UpdateResources([Envoy.Endpoints("a", 1), Envoy.Endpoints("b", 2)], []);
-        cache.SetResources([Envoy.Endpoints("b", 2), Envoy.Endpoints("c", 3)]);
+        cache.UpdateResources([Fixtures.Endpoints("a", 1), Fixtures.Endpoints("b", 2)], []);
+        cache.SetResources([Fixtures.Endpoints("b", 2), Fixtures.Endpoints("c", 3)]);
         Assert.Equal(["b", "c"], cache.Resources.Sorted.Select(r => r.Name));
     }
 
@@ -63,11 +63,11 @@ public class LinearCacheTests
     public void Wrong_type_is_refused()
     {
         var cache = new LinearCache(Eds);
-        Assert.Throws<ArgumentException>(() => cache.UpdateResource(Envoy.Cluster("c")));
+        Assert.Throws<ArgumentException>(() => cache.UpdateResource(Fixtures.Cluster("c")));
         var e = Assert.Throws<ArgumentException>(() =>
-            cache.CreateWatch(new WatchRequest(Envoy.Node("n"), ClientState.ForSotw(EnvoyResourceTypes.Cluster)), _ => { }));
+            cache.CreateWatch(new WatchRequest(Fixtures.Node("n"), ClientState.ForSotw(EnvoyResourceTypes.Cluster)), _ => { }));
         Assert.Contains("serves " + TypeUrls.ClusterLoadAssignment, e.Message);
-        Assert.Equal(FetchStatus.Ok, cache.Fetch(new FetchRequest(Envoy.Node("n"), TypeUrls.ClusterLoadAssignment, [], "x")).Status);
+        Assert.Equal(FetchStatus.Ok, cache.Fetch(new FetchRequest(Fixtures.Node("n"), TypeUrls.ClusterLoadAssignment, [], "x")).Status);
     }
 }
 
@@ -77,10 +77,10 @@ public class MuxCacheTests
     public void Requests_are_routed_by_type_and_an_unserved_type_is_refused()
     {
         var endpoints = new LinearCache(EnvoyResourceTypes.ClusterLoadAssignment);
-        endpoints.UpdateResource(Envoy.Endpoints("c1", 1));
+        endpoints.UpdateResource(Fixtures.Endpoints("c1", 1));
         using var snapshots = new SnapshotCache();
-        snapshots.SetSnapshot("n", Snapshot.CreateBuilder().Add(Envoy.Cluster("c1")).Include(TypeUrls.ClusterLoadAssignment)
-            .Add(Envoy.Endpoints("c1", 2)).Build());
+        snapshots.SetSnapshot("n", Snapshot.CreateBuilder().Add(Fixtures.Cluster("c1")).Include(TypeUrls.ClusterLoadAssignment)
+            .Add(Fixtures.Endpoints("c1", 2)).Build());
         var mux = new MuxCache(new Dictionary<string, ICache>
         {
             [TypeUrls.ClusterLoadAssignment] = endpoints,
@@ -95,7 +95,7 @@ public class MuxCacheTests
             Probe.Now(mux, "n", ClientState.ForSotw(EnvoyResourceTypes.Listener).ApplySotwRequest([])));
         Assert.Contains($"No cache serves type URL '{TypeUrls.Listener}'", e.Message);
 
-        using (mux.TrackStream(Envoy.Node("n")))
+        using (mux.TrackStream(Fixtures.Node("n")))
         {
             Assert.Equal(1, endpoints.OpenStreams);
             Assert.Equal(1, snapshots.GetStatus("n")!.OpenStreams);

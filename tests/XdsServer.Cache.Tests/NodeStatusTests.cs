@@ -9,7 +9,7 @@ public class NodeStatusTests
     {
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
         using var cache = new SnapshotCache(timeProvider: time);
-        var stream = cache.TrackStream(Envoy.Node("n"));
+        var stream = cache.TrackStream(Fixtures.Node("n"));
         time.Advance(TimeSpan.FromSeconds(5));
         using var probe = Probe.Open(cache, "n", ClientState.ForSotw(EnvoyResourceTypes.Cluster).ApplySotwRequest([]));
 
@@ -25,8 +25,8 @@ public class NodeStatusTests
     public void When_the_last_stream_closes_its_watches_and_status_go_but_the_snapshot_stays()
     {
         using var cache = new SnapshotCache();
-        var first = cache.TrackStream(Envoy.Node("n"));
-        var second = cache.TrackStream(Envoy.Node("n"));
+        var first = cache.TrackStream(Fixtures.Node("n"));
+        var second = cache.TrackStream(Fixtures.Node("n"));
         using var probe = Probe.Open(cache, "n", ClientState.ForSotw(EnvoyResourceTypes.Cluster).ApplySotwRequest([]));
 
         first.Dispose();
@@ -49,7 +49,7 @@ public class NodeStatusTests
         using var cache = new SnapshotCache(new SnapshotCacheOptions { IdleSnapshotTimeout = TimeSpan.FromMinutes(10) }, time);
         cache.SetSnapshot("idle", SnapshotTests.HelloChain());
         cache.SetSnapshot("busy", SnapshotTests.HelloChain());
-        using var stream = cache.TrackStream(Envoy.Node("busy"));
+        using var stream = cache.TrackStream(Fixtures.Node("busy"));
 
         time.Advance(TimeSpan.FromMinutes(9));
         Assert.True(cache.TryGetSnapshot("idle", out _));
@@ -65,7 +65,7 @@ public class NodeStatusTests
     public void Group_mapping_is_pluggable()
     {
         using var cache = new SnapshotCache(new SnapshotCacheOptions { NodeHash = NodeHash.ByCluster });
-        cache.SetSnapshot("test", SnapshotTests.HelloChain()); // Envoy.Node(...) has cluster "test"
+        cache.SetSnapshot("test", SnapshotTests.HelloChain()); // Fixtures.Node(...) has cluster "test"
 
         var response = Probe.Now(cache, "any-id", ClientState.ForSotw(EnvoyResourceTypes.Listener).ApplySotwRequest([]));
 

@@ -19,7 +19,7 @@ internal sealed class Probe : IDisposable
 
     /// <summary>Opens a watch; it may already be answered on return.</summary>
     public static Probe Open(ICache cache, string nodeId, ClientState state) =>
-        new(cache, new WatchRequest(Envoy.Node(nodeId), state));
+        new(cache, new WatchRequest(Fixtures.Node(nodeId), state));
 
     /// <summary>What the cache answers right away for this state, or null when the watch waits.</summary>
     public static WatchResponse? Now(ICache cache, string nodeId, ClientState state)

@@ -7,7 +7,7 @@ public class ResourceSetTests
         var builder = ResourceSet.Empty(EnvoyResourceTypes.ClusterLoadAssignment).ToBuilder();
         for (var i = 0; i < count; i++)
         {
-            builder.Set(Envoy.Endpoints($"e{i}", 1000 + i));
+            builder.Set(Fixtures.Endpoints($"e{i}", 1000 + i));
         }
 
         return builder.Build();
@@ -20,7 +20,7 @@ public class ResourceSetTests
         var builder = set.ToBuilder();
         set.TryGet("e1", out var e1);
         builder.Set(e1!);                                  // same resource
-        builder.Set(XdsResource.Create(Envoy.Endpoints("e2", 1002))); // equal content, equal version
+        builder.Set(XdsResource.Create(Fixtures.Endpoints("e2", 1002))); // equal content, equal version
         builder.Set(e1!.Message);                          // the very message held: not even serialized
 
         Assert.Same(set, builder.Build());
@@ -30,8 +30,8 @@ public class ResourceSetTests
     public void Type_version_follows_content_not_history()
     {
         var a = Endpoints(3);
-        var changed = a.ToBuilder().Set(Envoy.Endpoints("e1", 9)).Build();
-        var reverted = changed.ToBuilder().Set(Envoy.Endpoints("e1", 1001)).Build();
+        var changed = a.ToBuilder().Set(Fixtures.Endpoints("e1", 9)).Build();
+        var reverted = changed.ToBuilder().Set(Fixtures.Endpoints("e1", 1001)).Build();
         var rebuilt = Endpoints(3);
 
         Assert.NotEqual(a.Version, changed.Version);
@@ -45,8 +45,8 @@ public class ResourceSetTests
     {
         var before = Endpoints(50);
         var after = before.ToBuilder()
-            .Set(Envoy.Endpoints("e3", 1))
-            .Set(Envoy.Endpoints("new", 2));
+            .Set(Fixtures.Endpoints("e3", 1))
+            .Set(Fixtures.Endpoints("new", 2));
         after.Remove("e7");
         var built = after.Build();
 
@@ -67,7 +67,7 @@ public class ResourceSetTests
         var set = first;
         for (var i = 0; i < 40; i++)
         {
-            set = set.ToBuilder().Set(Envoy.Endpoints($"e{i % 10}", 5000 + i)).Build();
+            set = set.ToBuilder().Set(Fixtures.Endpoints($"e{i % 10}", 5000 + i)).Build();
         }
 
         var diff = set.DiffFrom(first);
@@ -80,8 +80,8 @@ public class ResourceSetTests
     public void A_branch_from_an_older_set_starts_its_own_lineage()
     {
         var root = Endpoints(5);
-        var left = root.ToBuilder().Set(Envoy.Endpoints("e0", 1)).Build();
-        var right = root.ToBuilder().Set(Envoy.Endpoints("e1", 1)).Build();
+        var left = root.ToBuilder().Set(Fixtures.Endpoints("e0", 1)).Build();
+        var right = root.ToBuilder().Set(Fixtures.Endpoints("e1", 1)).Build();
 
         Assert.Equal(["e1"], right.DiffFrom(root).Updated);
         Assert.Equal(["e0"], left.DiffFrom(root).Updated);
@@ -92,8 +92,8 @@ public class ResourceSetTests
     public void Adding_a_name_twice_is_refused()
     {
         var builder = ResourceSet.Empty(EnvoyResourceTypes.Cluster).ToBuilder();
-        builder.Add(XdsResource.Create(Envoy.Cluster("c")));
-        var e = Assert.Throws<InvalidOperationException>(() => builder.Add(XdsResource.Create(Envoy.Cluster("c"))));
+        builder.Add(XdsResource.Create(Fixtures.Cluster("c")));
+        var e = Assert.Throws<InvalidOperationException>(() => builder.Add(XdsResource.Create(Fixtures.Cluster("c"))));
         Assert.Contains("Cluster 'c' is added twice", e.Message);
     }
 
@@ -101,7 +101,7 @@ public class ResourceSetTests
     public void Resource_of_another_type_is_refused()
     {
         var builder = ResourceSet.Empty(EnvoyResourceTypes.Cluster).ToBuilder();
-        var e = Assert.Throws<ArgumentException>(() => builder.Set(XdsResource.Create(Envoy.Endpoints("x", 1))));
+        var e = Assert.Throws<ArgumentException>(() => builder.Set(XdsResource.Create(Fixtures.Endpoints("x", 1))));
         Assert.Contains("cannot go into a set of Cluster resources", e.Message);
     }
 

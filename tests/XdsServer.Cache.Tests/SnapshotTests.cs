@@ -3,10 +3,10 @@ namespace XdsServer.Cache.Tests;
 public class SnapshotTests
 {
     internal static Snapshot HelloChain(int port = 8080) => Snapshot.CreateBuilder()
-        .Add(Envoy.Listener("hello", "hello-route"))
-        .Add(Envoy.Route("hello-route", "hello-cluster"))
-        .Add(Envoy.Cluster("hello-cluster"))
-        .Add(Envoy.Endpoints("hello-cluster", port))
+        .Add(Fixtures.Listener("hello", "hello-route"))
+        .Add(Fixtures.Route("hello-route", "hello-cluster"))
+        .Add(Fixtures.Cluster("hello-cluster"))
+        .Add(Fixtures.Endpoints("hello-cluster", port))
         .Build();
 
     [Fact]
@@ -26,7 +26,7 @@ public class SnapshotTests
     public void Derived_snapshot_shares_unchanged_sets()
     {
         var first = HelloChain();
-        var second = first.ToBuilder().Set(Envoy.Endpoints("hello-cluster", 9090)).Build();
+        var second = first.ToBuilder().Set(Fixtures.Endpoints("hello-cluster", 9090)).Build();
 
         Assert.Same(first.GetResources(TypeUrls.Listener), second.GetResources(TypeUrls.Listener));
         Assert.Same(first.GetResources(TypeUrls.Cluster), second.GetResources(TypeUrls.Cluster));
@@ -38,14 +38,14 @@ public class SnapshotTests
     public void Validation_reports_every_dangling_reference_at_once_naming_the_resources()
     {
         var snapshot = Snapshot.CreateBuilder()
-            .Add(Envoy.Listener("l1", "missing-route"))
-            .Add(Envoy.Listener("l2", "present-route"))
-            .Add(Envoy.Route("present-route", "c1"))
-            .Add(Envoy.Cluster("c1"))                               // EDS name = cluster name: missing
-            .Add(Envoy.Cluster("c2", serviceName: "c2-endpoints"))  // EDS name = service_name: present
-            .Add(Envoy.Endpoints("c2-endpoints", 1))
-            .Add(Envoy.Cluster("c3", secret: "c3-cert"))            // SDS ref, but no secrets carried: fine
-            .Add(Envoy.Endpoints("c3", 1))
+            .Add(Fixtures.Listener("l1", "missing-route"))
+            .Add(Fixtures.Listener("l2", "present-route"))
+            .Add(Fixtures.Route("present-route", "c1"))
+            .Add(Fixtures.Cluster("c1"))                               // EDS name = cluster name: missing
+            .Add(Fixtures.Cluster("c2", serviceName: "c2-endpoints"))  // EDS name = service_name: present
+            .Add(Fixtures.Endpoints("c2-endpoints", 1))
+            .Add(Fixtures.Cluster("c3", secret: "c3-cert"))            // SDS ref, but no secrets carried: fine
+            .Add(Fixtures.Endpoints("c3", 1))
             .Build();
 
         var result = snapshot.Validate();
@@ -63,15 +63,15 @@ public class SnapshotTests
     public void Secrets_are_checked_once_the_snapshot_carries_secrets()
     {
         var builder = Snapshot.CreateBuilder()
-            .Add(Envoy.Cluster("c", secret: "cert"))
-            .Add(Envoy.Endpoints("c", 1))
-            .Add(Envoy.Secret("other"));
+            .Add(Fixtures.Cluster("c", secret: "cert"))
+            .Add(Fixtures.Endpoints("c", 1))
+            .Add(Fixtures.Secret("other"));
 
         var missing = builder.Build().Validate();
         Assert.Equal(["Cluster 'c' references Secret 'cert', which the snapshot does not contain"],
             missing.Problems.Select(p => p.Message));
 
-        builder.Add(Envoy.Secret("cert"));
+        builder.Add(Fixtures.Secret("cert"));
         Assert.True(builder.Build().Validate().IsValid);
     }
 
@@ -100,7 +100,7 @@ public class SnapshotTests
         using var cache = new SnapshotCache();
         cache.SetSnapshot("n", HelloChain());
         cache.TryGetSnapshot("n", out var current);
-        var bad = current!.ToBuilder().Set(Envoy.Listener("hello", "nowhere")).Build();
+        var bad = current!.ToBuilder().Set(Fixtures.Listener("hello", "nowhere")).Build();
 
         var e = Assert.Throws<InvalidSnapshotException>(() => cache.SetSnapshot("n", bad));
         Assert.Contains("Listener 'hello' references RouteConfiguration 'nowhere'", e.Message);
@@ -110,16 +110,16 @@ public class SnapshotTests
     public void Cache_accepts_inconsistent_snapshots_when_told_to()
     {
         using var cache = new SnapshotCache(new SnapshotCacheOptions { RejectInvalidSnapshots = false });
-        cache.SetSnapshot("n", Snapshot.CreateBuilder().Add(Envoy.Listener("l", "missing")).Build());
+        cache.SetSnapshot("n", Snapshot.CreateBuilder().Add(Fixtures.Listener("l", "missing")).Build());
         Assert.True(cache.TryGetSnapshot("n", out _));
     }
 
     [Fact]
     public void Builder_refuses_duplicates_and_unknown_types()
     {
-        var builder = Snapshot.CreateBuilder().Add(Envoy.Cluster("c"));
-        Assert.Throws<InvalidOperationException>(() => builder.Add(Envoy.Cluster("c")));
-        builder.Set(Envoy.Cluster("c")); // Set replaces
+        var builder = Snapshot.CreateBuilder().Add(Fixtures.Cluster("c"));
+        Assert.Throws<InvalidOperationException>(() => builder.Add(Fixtures.Cluster("c")));
+        builder.Set(Fixtures.Cluster("c")); // Set replaces
         var e = Assert.Throws<ArgumentException>(() => builder.For("type.googleapis.com/nope.Nothing"));
         Assert.Contains("Unknown resource type URL 'type.googleapis.com/nope.Nothing'", e.Message);
     }

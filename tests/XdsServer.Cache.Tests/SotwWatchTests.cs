@@ -4,10 +4,10 @@ namespace XdsServer.Cache.Tests;
 public class SotwWatchTests
 {
     private static Snapshot ThreeOfEach(int endpointPort = 1, string listenerTag = "") => Snapshot.CreateBuilder()
-        .Add(Envoy.Listener("l1", "r1", listenerTag)).Add(Envoy.Listener("l2", "r2")).Add(Envoy.Listener("l3", "r3"))
-        .Add(Envoy.Route("r1", "c1")).Add(Envoy.Route("r2", "c2")).Add(Envoy.Route("r3", "c3"))
-        .Add(Envoy.Cluster("c1")).Add(Envoy.Cluster("c2")).Add(Envoy.Cluster("c3"))
-        .Add(Envoy.Endpoints("c1", endpointPort)).Add(Envoy.Endpoints("c2", 2)).Add(Envoy.Endpoints("c3", 3))
+        .Add(Fixtures.Listener("l1", "r1", listenerTag)).Add(Fixtures.Listener("l2", "r2")).Add(Fixtures.Listener("l3", "r3"))
+        .Add(Fixtures.Route("r1", "c1")).Add(Fixtures.Route("r2", "c2")).Add(Fixtures.Route("r3", "c3"))
+        .Add(Fixtures.Cluster("c1")).Add(Fixtures.Cluster("c2")).Add(Fixtures.Cluster("c3"))
+        .Add(Fixtures.Endpoints("c1", endpointPort)).Add(Fixtures.Endpoints("c2", 2)).Add(Fixtures.Endpoints("c3", 3))
         .Build();
 
     private static ClientState Sotw(ResourceType type, params string[] names) =>
@@ -56,12 +56,12 @@ public class SotwWatchTests
 
         // A change to another endpoint (c1) and to listeners: still nothing for this subscriber.
         cache.TryGetSnapshot("n", out var current);
-        cache.SetSnapshot("n", current!.ToBuilder().Set(Envoy.Endpoints("c1", 99)).Set(Envoy.Listener("l1", "r1", "x")).Build());
+        cache.SetSnapshot("n", current!.ToBuilder().Set(Fixtures.Endpoints("c1", 99)).Set(Fixtures.Listener("l1", "r1", "x")).Build());
         Assert.Null(probe.Response);
 
         // Its own resource changes: answered.
         cache.TryGetSnapshot("n", out current);
-        cache.SetSnapshot("n", current!.ToBuilder().Set(Envoy.Endpoints("c2", 42)).Build());
+        cache.SetSnapshot("n", current!.ToBuilder().Set(Fixtures.Endpoints("c2", 42)).Build());
         Assert.Equal(["c2"], Names.Of(probe.Response!));
     }
 
@@ -131,7 +131,7 @@ public class SotwWatchTests
         using var probe = Probe.Open(cache, "n", state);
         Assert.Null(probe.Response);
         cache.TryGetSnapshot("n", out var current);
-        cache.SetSnapshot("n", current!.ToBuilder().Add(Envoy.Endpoints("later", 5)).Build());
+        cache.SetSnapshot("n", current!.ToBuilder().Add(Fixtures.Endpoints("later", 5)).Build());
 
         Assert.Equal(["later"], Names.Of(probe.Response!));
     }
@@ -241,7 +241,7 @@ public class SotwWatchTests
     {
         using var cache = new SnapshotCache();
         cache.SetSnapshot("n", ThreeOfEach());
-        var node = Envoy.Node("n");
+        var node = Fixtures.Node("n");
 
         var all = cache.Fetch(new FetchRequest(node, TypeUrls.Cluster, [], ""));
         Assert.Equal(FetchStatus.Ok, all.Status);
@@ -251,7 +251,7 @@ public class SotwWatchTests
         Assert.Equal(["c3"], named.Resources.Select(r => r.Name));
 
         Assert.Equal(FetchStatus.NotModified, cache.Fetch(new FetchRequest(node, TypeUrls.Cluster, [], all.Version)).Status);
-        Assert.Equal(FetchStatus.NotFound, cache.Fetch(new FetchRequest(Envoy.Node("other"), TypeUrls.Cluster, [], "")).Status);
+        Assert.Equal(FetchStatus.NotFound, cache.Fetch(new FetchRequest(Fixtures.Node("other"), TypeUrls.Cluster, [], "")).Status);
         Assert.Equal(FetchStatus.NotFound, cache.Fetch(new FetchRequest(node, TypeUrls.Secret, [], "")).Status);
     }
 }

@@ -8,10 +8,10 @@ using ListenerProto = Envoy.Config.Listener.V3.Listener;
 using RouteConfigurationProto = Envoy.Config.Route.V3.RouteConfiguration;
 using SecretProto = Envoy.Extensions.TransportSockets.Tls.V3.Secret;
 
-namespace XdsServer.Cache.Tests;
+namespace XdsServer.Testing;
 
 /// <summary>Small, valid Envoy resources for tests.</summary>
-internal static class Envoy
+public static class Fixtures
 {
     public static Node Node(string id) => new() { Id = id, Cluster = "test" };
 

@@ -1,0 +1,72 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using XdsServer.Cache;
+
+namespace XdsServer.Testing;
+
+/// <summary>An xDS server on a free loopback port (HTTP/2 cleartext), built with the public API.</summary>
+public sealed class LoopbackXdsServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private LoopbackXdsServer(WebApplication app, int port)
+    {
+        _app = app;
+        Port = port;
+    }
+
+    /// <summary>The port the server listens on (127.0.0.1).</summary>
+    public int Port { get; }
+
+    /// <summary><c>http://127.0.0.1:port</c>.</summary>
+    public Uri Address => new($"http://127.0.0.1:{Port}");
+
+    /// <summary>The host's services.</summary>
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>The snapshot cache, when the server was built with one.</summary>
+    public SnapshotCache Snapshots => Services.GetRequiredService<SnapshotCache>();
+
+    /// <summary>The status of open streams.</summary>
+    public IXdsStatus Status => Services.GetRequiredService<IXdsStatus>();
+
+    /// <summary>Starts a server. By default it serves a <see cref="SnapshotCache"/>; <paramref name="configure"/>
+    /// can add callbacks, authorizers, other caches or options.</summary>
+    public static async Task<LoopbackXdsServer> StartAsync(Action<IXdsServerBuilder>? configure = null,
+        Action<XdsServerOptions>? options = null, Action<IServiceCollection>? services = null, bool http1 = false)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0,
+            l => l.Protocols = http1 ? HttpProtocols.Http1 : HttpProtocols.Http2));
+        var xds = builder.Services.AddXdsServer(options);
+        if (configure is null)
+        {
+            xds.AddSnapshotCache();
+        }
+        else
+        {
+            configure(xds);
+        }
+
+        services?.Invoke(builder.Services);
+        var app = builder.Build();
+        app.MapXdsServer();
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new LoopbackXdsServer(app, new Uri(address).Port);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
