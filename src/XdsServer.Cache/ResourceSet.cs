@@ -154,13 +154,16 @@ public sealed class ResourceSet : IReadOnlyCollection<XdsResource>
             return ChangeHistory.Empty;
         }
 
-        if (Volatile.Read(ref _lastChanges) is { } last && ReferenceEquals(last.Earlier, earlier))
+        // Keyed by (history, generation), which names a set uniquely, rather than by the set itself: a
+        // reference would keep every earlier set alive through its successor's memo.
+        if (Volatile.Read(ref _lastChanges) is { } last && ReferenceEquals(last.History, earlier.History)
+            && last.Generation == earlier.Generation)
         {
             return last.Names;
         }
 
         var names = ChangedSince(earlier) ?? FullDiff(earlier, this);
-        Volatile.Write(ref _lastChanges, new ChangesFrom(earlier, names));
+        Volatile.Write(ref _lastChanges, new ChangesFrom(earlier.History, earlier.Generation, names));
         return names;
     }
 
@@ -195,5 +198,5 @@ public sealed class ResourceSet : IReadOnlyCollection<XdsResource>
     /// <inheritdoc />
     public override string ToString() => $"{Type.ShortName} x{Count} v{Version}";
 
-    private sealed record ChangesFrom(ResourceSet Earlier, IReadOnlySet<string> Names);
+    private sealed record ChangesFrom(ChangeHistory History, long Generation, IReadOnlySet<string> Names);
 }

@@ -32,11 +32,16 @@ public sealed class XdsServerOptions
 }
 
 /// <summary>Checks <see cref="XdsServerOptions"/> at start, with messages that name the setting.</summary>
-internal sealed class XdsServerOptionsValidator : IValidateOptions<XdsServerOptions>
+internal sealed class XdsServerOptionsValidator(CacheRoutes routes) : IValidateOptions<XdsServerOptions>
 {
     public ValidateOptionsResult Validate(string? name, XdsServerOptions options)
     {
         var failures = new List<string>();
+        if (routes.Default is null && routes.ByType.Count == 0)
+        {
+            failures.Add("The xDS server has no cache: call AddSnapshotCache(), AddLinearCache(type) or AddCache<T>() on the builder AddXdsServer returns.");
+        }
+
         if (options.MaxRequestBytes < 1024)
         {
             failures.Add($"XdsServerOptions.MaxRequestBytes must be at least 1024 bytes (was {options.MaxRequestBytes}).");

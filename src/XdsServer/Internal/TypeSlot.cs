@@ -6,7 +6,9 @@ namespace XdsServer.Internal;
 /// ACK/NACK bookkeeping. Mutated only by the stream's loop, except the pending answer (set by watches).</summary>
 internal sealed class TypeSlot(ResourceType type, ClientState state)
 {
+    private readonly Lock _gate = new();
     private WatchResponse? _pending;
+    private long _generation;
 
     public ResourceType Type { get; } = type;
 
@@ -43,13 +45,48 @@ internal sealed class TypeSlot(ResourceType type, ClientState state)
 
     public long Nacks { get; set; }
 
-    public bool HasPending => Volatile.Read(ref _pending) is not null;
+    public bool HasPending => PeekPending() is not null;
 
-    public void SetPending(WatchResponse response) => Volatile.Write(ref _pending, response);
+    /// <summary>Starts a new watch generation: answers of earlier watches are refused from now on.</summary>
+    public long BeginWatch()
+    {
+        lock (_gate)
+        {
+            _pending = null;
+            return ++_generation;
+        }
+    }
 
-    public WatchResponse? TakePending() => Interlocked.Exchange(ref _pending, null);
+    /// <summary>Stores a watch's answer if it comes from the current watch generation: a late answer of a
+    /// cancelled watch must not overwrite the answer of its replacement.</summary>
+    public void SetPending(long generation, WatchResponse response)
+    {
+        lock (_gate)
+        {
+            if (generation == _generation)
+            {
+                _pending = response;
+            }
+        }
+    }
 
-    public void DropPending() => Interlocked.Exchange(ref _pending, null);
+    public WatchResponse? TakePending()
+    {
+        lock (_gate)
+        {
+            var pending = _pending;
+            _pending = null;
+            return pending;
+        }
+    }
 
-    public WatchResponse? PeekPending() => Volatile.Read(ref _pending);
+    public void DropPending() => TakePending();
+
+    public WatchResponse? PeekPending()
+    {
+        lock (_gate)
+        {
+            return _pending;
+        }
+    }
 }

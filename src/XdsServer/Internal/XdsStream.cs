@@ -270,14 +270,14 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
     private void Rearm(TypeSlot slot)
     {
         slot.Watch?.Dispose();
-        slot.DropPending();
+        var generation = slot.BeginWatch();
         slot.Held = null;
         slot.RecheckWhenSettled = false;
         try
         {
             slot.Watch = Core.Cache.CreateWatch(new WatchRequest(Node, slot.State), response =>
             {
-                slot.SetPending(response);
+                slot.SetPending(generation, response);
                 if (Interlocked.Exchange(ref _wakeScheduled, 1) == 0)
                 {
                     _inbox.Writer.TryWrite(Wake);
