@@ -35,6 +35,11 @@ public sealed class LoopbackXdsServer : IAsyncDisposable
     /// <summary>The status of open streams.</summary>
     public IXdsStatus Status => Services.GetRequiredService<IXdsStatus>();
 
+    /// <summary>A one-line-per-type dump of every open stream, for failure messages.</summary>
+    public string Describe() => string.Join("\n", Status.GetStreams().SelectMany(s => s.Types.Select(t =>
+        $"stream {s.StreamId} node {s.Node.Id} {t.TypeUrl.Split('.').Last()}: sent {t.ResponsesSent} (last v{t.LastSentVersion} n{t.LastSentNonce}), " +
+        $"acked v{t.AckedVersion}, acks {t.Acks}, nacks {t.Nacks}, pending {t.PendingResponses}, held {t.HeldForOrdering}, [{t.Subscription}]")));
+
     /// <summary>Starts a server. By default it serves a <see cref="SnapshotCache"/>; <paramref name="configure"/>
     /// can add callbacks, authorizers, other caches or options.</summary>
     public static async Task<LoopbackXdsServer> StartAsync(Action<IXdsServerBuilder>? configure = null,

@@ -348,17 +348,19 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
         }
     }
 
-    /// <summary>Sends pending answers in ADS order, holding those that must wait (make before break),
-    /// until nothing more can go.</summary>
+    /// <summary>
+    /// Sends pending answers, always the lowest ADS order first: after each send the scan starts again, since
+    /// a watch of a lower type may have answered meanwhile (one update answers clusters before endpoints,
+    /// but the loop may wake between the two). Answers that must wait (make before break) are held.
+    /// </summary>
     private async ValueTask SendPendingAsync()
     {
-        bool progress;
+        bool sent;
         do
         {
-            progress = false;
-            for (var i = 0; i < _slotsInOrder.Count; i++)
+            sent = false;
+            foreach (var slot in _slotsInOrder)
             {
-                var slot = _slotsInOrder[i];
                 var response = slot.Held ?? slot.TakePending();
                 if (response is null)
                 {
@@ -385,10 +387,11 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
                 }
 
                 await SendAsync(slot, response).ConfigureAwait(false);
-                progress = true;
+                sent = true;
+                break;
             }
 
-            if (progress && _order is not null)
+            if (sent && _order is not null)
             {
                 foreach (var slot in _slotsInOrder)
                 {
@@ -399,7 +402,7 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
                 }
             }
         }
-        while (progress);
+        while (sent);
     }
 
     private async ValueTask SendAsync(TypeSlot slot, WatchResponse response)

@@ -1,0 +1,180 @@
+using System.Globalization;
+using System.Net;
+
+namespace FileServer;
+
+/// <summary>Where to listen: an IP address, any address (<c>*</c>, <c>+</c>, <c>0.0.0.0</c>) or <c>localhost</c>.</summary>
+internal sealed record ListenUrl(string Text, IPAddress? Address, bool Localhost, int Port);
+
+/// <summary>The command line: <c>--urls</c>, <c>--resources</c>, <c>--http-urls</c> (values after a space or '=').
+/// Kept stable: other tools drive it.</summary>
+internal sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyList<ListenUrl> HttpUrls, string Resources, bool Help)
+{
+    public const string Usage =
+        "usage: FileServer --urls http://127.0.0.1:18000[;http://...] --resources <dir> [--http-urls http://127.0.0.1:18001[;...]]";
+
+    /// <summary>Parses the arguments; on failure <paramref name="error"/> says what is wrong.</summary>
+    public static bool TryParse(string[] args, out CommandLine command, out string error)
+    {
+        command = new CommandLine([], [], string.Empty, Help: false);
+        var grpc = new List<ListenUrl>();
+        var http = new List<ListenUrl>();
+        string? resources = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            if (arg is "-h" or "--help" or "-?")
+            {
+                command = command with { Help = true };
+                error = string.Empty;
+                return true;
+            }
+
+            var equals = arg.IndexOf('=', StringComparison.Ordinal);
+            var name = arg.StartsWith("--", StringComparison.Ordinal) && equals > 0 ? arg[..equals] : arg;
+            if (name is not ("--urls" or "--http-urls" or "--resources"))
+            {
+                error = $"unknown argument '{arg}'";
+                return false;
+            }
+
+            string value;
+            if (equals > 0)
+            {
+                value = arg[(equals + 1)..];
+            }
+            else if (i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
+            {
+                value = args[++i];
+            }
+            else
+            {
+                error = $"{name} needs a value";
+                return false;
+            }
+
+            if (name == "--resources")
+            {
+                if (resources is not null)
+                {
+                    error = "--resources is given twice";
+                    return false;
+                }
+
+                resources = value;
+            }
+            else if (!TryParseUrls(name, value, name == "--urls" ? grpc : http, out error))
+            {
+                return false;
+            }
+        }
+
+        if (grpc.Count == 0)
+        {
+            error = "missing --urls (where to serve xDS over gRPC, e.g. --urls http://127.0.0.1:18000)";
+            return false;
+        }
+
+        if (string.IsNullOrWhiteSpace(resources))
+        {
+            error = "missing --resources <dir> (the folder of resource files to serve)";
+            return false;
+        }
+
+        if (!Directory.Exists(resources))
+        {
+            error = $"the resources folder '{resources}' does not exist"
+                + (Path.IsPathRooted(resources) ? string.Empty : $" (looked for {Path.GetFullPath(resources)})");
+            return false;
+        }
+
+        var ports = grpc.Concat(http).Where(u => u.Port != 0).GroupBy(u => u.Port).FirstOrDefault(g => g.Count() > 1);
+        if (ports is not null)
+        {
+            error = $"port {ports.Key} is given more than once ({string.Join(", ", ports.Select(u => u.Text))}): "
+                + "gRPC (HTTP/2) and HTTP/1.1 need their own ports";
+            return false;
+        }
+
+        command = new CommandLine(grpc, http, Path.GetFullPath(resources), Help: false);
+        error = string.Empty;
+        return true;
+    }
+
+    private static bool TryParseUrls(string option, string value, List<ListenUrl> urls, out string error)
+    {
+        foreach (var text in value.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!TryParseUrl(text, out var url, out var why))
+            {
+                error = $"bad URL '{text}' in {option}: {why}";
+                return false;
+            }
+
+            urls.Add(url);
+        }
+
+        if (urls.Count == 0)
+        {
+            error = $"{option} has no URL";
+            return false;
+        }
+
+        error = string.Empty;
+        return true;
+    }
+
+    private static bool TryParseUrl(string text, out ListenUrl url, out string why)
+    {
+        url = null!;
+        const string Scheme = "http://";
+        if (!text.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase))
+        {
+            why = "only http:// (cleartext) URLs are supported, e.g. http://127.0.0.1:18000";
+            return false;
+        }
+
+        var rest = text[Scheme.Length..].TrimEnd('/');
+        if (rest.Contains('/', StringComparison.Ordinal))
+        {
+            why = "a path is not supported";
+            return false;
+        }
+
+        var colon = rest.LastIndexOf(':');
+        if (colon <= 0 || (rest.StartsWith('[') && !rest[..colon].EndsWith(']')))
+        {
+            why = "a port is required, e.g. http://127.0.0.1:18000";
+            return false;
+        }
+
+        var host = rest[..colon];
+        if (!int.TryParse(rest[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port > 65535)
+        {
+            why = $"'{rest[(colon + 1)..]}' is not a port (0-65535)";
+            return false;
+        }
+
+        why = string.Empty;
+        if (host is "*" or "+")
+        {
+            url = new ListenUrl(text, IPAddress.IPv6Any, Localhost: false, port);
+            return true;
+        }
+
+        if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            url = new ListenUrl(text, null, Localhost: true, port);
+            return true;
+        }
+
+        if (!IPAddress.TryParse(host.Trim('[', ']'), out var address))
+        {
+            why = $"'{host}' is not an IP address, localhost or *";
+            return false;
+        }
+
+        url = new ListenUrl(text, address, Localhost: false, port);
+        return true;
+    }
+}

@@ -1,0 +1,11 @@
+namespace FileServer;
+
+/// <summary>Log messages of the FileServer example (event ids 2150–2159, inside the file source's 2100–2199).</summary>
+internal static partial class FileServerLog
+{
+    [LoggerMessage(2150, LogLevel.Information, "Listening on {Url}: {Serves}")]
+    public static partial void Listening(ILogger logger, string url, string serves);
+
+    [LoggerMessage(2151, LogLevel.Information, "Serving '{Directory}' to every node; Ctrl+C stops")]
+    public static partial void Serving(ILogger logger, string directory);
+}

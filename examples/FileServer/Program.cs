@@ -1,0 +1,103 @@
+// FileServer: serves a folder of Envoy resources (YAML/JSON, picked up within a second of a change) to every
+// node. gRPC on --urls (HTTP/2 cleartext): ADS, the per-type xDS services, CSDS and grpc.health.v1.Health
+// (SERVING once the folder is loaded). HTTP/1.1 on --http-urls: REST fetch (POST /v3/discovery:{type}) and
+// GET /healthz. Kestrel cannot offer HTTP/1.1 and HTTP/2 with prior knowledge on one cleartext port, hence two.
+//
+//   dotnet run --project examples/FileServer -c Release -- --urls http://127.0.0.1:18000 \
+//       --resources examples/FileServer/sample [--http-urls http://127.0.0.1:18001]
+using System.Net;
+using FileServer;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+if (!CommandLine.TryParse(args, out var command, out var error))
+{
+    Console.Error.WriteLine($"FileServer: {error}");
+    Console.Error.WriteLine(CommandLine.Usage);
+    return 2;
+}
+
+if (command.Help)
+{
+    Console.WriteLine(CommandLine.Usage);
+    return 0;
+}
+
+// The command line is ours alone: the host must not read --urls (it would bind with its default protocols).
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
+builder.Logging.ClearProviders();
+builder.Logging.AddSimpleConsole(o =>
+{
+    o.SingleLine = true;
+    o.TimestampFormat = "HH:mm:ss ";
+});
+builder.Logging.SetMinimumLevel(LogLevel.Information);
+builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+// Every health probe before the folder loads is "unhealthy", which the health check service logs as an error;
+// the file source logs the actual problems (missing folder, rejected files) once each.
+builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.Critical);
+
+var endpoints = new List<(ListenUrl Url, ListenOptions Options, string Serves)>();
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    foreach (var url in command.GrpcUrls)
+    {
+        Listen(kestrel, url, HttpProtocols.Http2, "xDS over gRPC (HTTP/2 cleartext): ADS, per-type services, CSDS, grpc.health.v1.Health");
+    }
+
+    foreach (var url in command.HttpUrls)
+    {
+        Listen(kestrel, url, HttpProtocols.Http1, "HTTP/1.1: REST fetch POST /v3/discovery:{type}, GET /healthz");
+    }
+});
+
+builder.Services.AddXdsServer().AddFileResources(o => o.Directory = command.Resources);
+builder.Services.AddGrpcHealthChecks(); // service "" reports every health check: the folder's is unhealthy until it loads
+
+var app = builder.Build();
+app.MapXdsServer();
+app.MapGrpcHealthChecksService();
+app.MapHealthChecks("/healthz");
+
+try
+{
+    await app.StartAsync();
+}
+catch (IOException e)
+{
+    Console.Error.WriteLine($"FileServer: cannot listen: {e.Message}");
+    return 1;
+}
+
+var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("FileServer");
+foreach (var (url, options, serves) in endpoints)
+{
+    // With port 0 the bound endpoint tells the port the system chose.
+    var shown = url.Port == 0 && options.IPEndPoint is { } bound ? $"http://{bound}" : url.Text;
+    FileServerLog.Listening(log, shown, serves);
+}
+
+FileServerLog.Serving(log, command.Resources);
+await app.WaitForShutdownAsync();
+return 0;
+
+void Listen(KestrelServerOptions kestrel, ListenUrl url, HttpProtocols protocols, string serves)
+{
+    void Configure(ListenOptions options)
+    {
+        options.Protocols = protocols;
+        endpoints.Add((url, options, serves));
+    }
+
+    if (url.Localhost)
+    {
+        kestrel.ListenLocalhost(url.Port, Configure);
+    }
+    else if (url.Address!.Equals(IPAddress.IPv6Any))
+    {
+        kestrel.ListenAnyIP(url.Port, Configure);
+    }
+    else
+    {
+        kestrel.Listen(url.Address, url.Port, Configure);
+    }
+}
