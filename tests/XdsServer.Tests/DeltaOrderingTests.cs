@@ -5,19 +5,6 @@ namespace XdsServer.Tests;
 /// <summary>Make before break over delta ADS: the same ordering rules as SotW, said with removed_resources.</summary>
 public class DeltaOrderingTests
 {
-    private static Snapshot Mesh(string routeTo, params string[] clusters)
-    {
-        var builder = Snapshot.CreateBuilder()
-            .Add(Fixtures.Listener("hello", "hello-route"))
-            .Add(Fixtures.Route("hello-route", routeTo));
-        foreach (var cluster in clusters)
-        {
-            builder.Add(Fixtures.Cluster(cluster)).Add(Fixtures.Endpoints(cluster, 1));
-        }
-
-        return builder.Build();
-    }
-
     private static async Task<XdsProtocolClient> ConnectAsync(LoopbackXdsServer server)
     {
         var client = XdsProtocolClient.Delta(server.Address, "n1");
@@ -35,11 +22,11 @@ public class DeltaOrderingTests
     public async Task New_cluster_goes_before_the_route_and_the_old_one_is_removed_after()
     {
         await using var server = await LoopbackXdsServer.StartAsync();
-        server.Snapshots.SetSnapshot("n1", Mesh("a", "a"));
+        server.Snapshots.SetSnapshot("n1", OrderingTests.Mesh("a", "a"));
         await using var client = await ConnectAsync(server);
 
         // One update: add b, route to b, delete a.
-        server.Snapshots.SetSnapshot("n1", Mesh("b", "b"));
+        server.Snapshots.SetSnapshot("n1", OrderingTests.Mesh("b", "b"));
 
         var cds = await client.NextDeltaAsync("cluster b, with a's removal deferred");
         Assert.Equal(TypeUrls.Cluster, cds.TypeUrl);

@@ -7,7 +7,8 @@ namespace XdsServer.Tests;
 /// wildcard clusters and listeners, endpoints and routes by name.</summary>
 public class OrderingTests
 {
-    private static Snapshot Mesh(string routeTo, params string[] clusters)
+    /// <summary>Listener hello → route hello-route → <paramref name="routeTo"/>, and EDS clusters.</summary>
+    internal static Snapshot Mesh(string routeTo, params string[] clusters)
     {
         var builder = Snapshot.CreateBuilder()
             .Add(Fixtures.Listener("hello", "hello-route"))
