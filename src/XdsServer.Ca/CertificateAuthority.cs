@@ -1,0 +1,303 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace XdsServer.Ca;
+
+/// <summary>
+/// The signing material of the mesh CA: a signing certificate and its key, and the chain from it to the
+/// root workloads trust. Either a self-signed root created here, or a plugged-in root or intermediate read
+/// from a folder in Istio's <c>cacerts</c> layout (see <see cref="CaCertsFolder"/>).
+/// </summary>
+public sealed class CertificateAuthority : IDisposable
+{
+    private readonly AsymmetricAlgorithm _key;
+
+    private CertificateAuthority(AsymmetricAlgorithm key, X509Certificate2 signingCertificate, IReadOnlyList<X509Certificate2> chain)
+    {
+        _key = key;
+        SigningCertificate = signingCertificate;
+        CertificateChain = chain;
+        RootCertificate = chain[^1];
+        CertificateChainPem = chain.Select(c => c.ExportCertificatePem()).ToArray();
+        (SignatureGenerator, SigningHash) = key switch
+        {
+            ECDsa ecdsa => (X509SignatureGenerator.CreateForECDsa(ecdsa), ecdsa.KeySize switch
+            {
+                <= 256 => HashAlgorithmName.SHA256,
+                <= 384 => HashAlgorithmName.SHA384,
+                _ => HashAlgorithmName.SHA512,
+            }),
+            RSA rsa => (X509SignatureGenerator.CreateForRSA(rsa, RSASignaturePadding.Pkcs1), HashAlgorithmName.SHA256),
+            _ => throw new NotSupportedException($"CA key type {key.GetType().Name} is not supported."),
+        };
+        var keyIdentifier = signingCertificate.Extensions.OfType<X509SubjectKeyIdentifierExtension>().FirstOrDefault()
+            ?? new X509SubjectKeyIdentifierExtension(signingCertificate.PublicKey, critical: false);
+        SigningKeyIdentifier = keyIdentifier.SubjectKeyIdentifierBytes.ToArray();
+    }
+
+    /// <summary>The certificate that signs workload certificates (the root itself when self-signed).</summary>
+    public X509Certificate2 SigningCertificate { get; }
+
+    /// <summary>The root at the end of the chain: the trust anchor workloads are given.</summary>
+    public X509Certificate2 RootCertificate { get; }
+
+    /// <summary>The signing certificate, any intermediates, then the root.</summary>
+    public IReadOnlyList<X509Certificate2> CertificateChain { get; }
+
+    /// <summary><see cref="CertificateChain"/> as PEM, one certificate per entry.</summary>
+    public IReadOnlyList<string> CertificateChainPem { get; }
+
+    /// <summary>The root certificate as PEM.</summary>
+    public string RootCertificatePem => CertificateChainPem[^1];
+
+    internal X509SignatureGenerator SignatureGenerator { get; }
+
+    internal HashAlgorithmName SigningHash { get; }
+
+    internal ReadOnlyMemory<byte> SigningKeyIdentifier { get; }
+
+    /// <summary>Guards the signing key: the .NET key types do not promise concurrent use.</summary>
+    internal Lock SigningLock { get; } = new();
+
+    /// <summary>Creates a new self-signed root (in memory; see <see cref="SaveToFolder"/>).</summary>
+    public static CertificateAuthority CreateSelfSigned(CertificateAuthorityOptions? options = null, TimeProvider? timeProvider = null)
+    {
+        options ??= new CertificateAuthorityOptions();
+        options.Validate();
+        var now = Truncate((timeProvider ?? TimeProvider.System).GetUtcNow());
+
+        AsymmetricAlgorithm key = options.KeyAlgorithm switch
+        {
+            CertificateKeyAlgorithm.EcdsaP256 => ECDsa.Create(ECCurve.NamedCurves.nistP256),
+            CertificateKeyAlgorithm.EcdsaP384 => ECDsa.Create(ECCurve.NamedCurves.nistP384),
+            _ => RSA.Create(options.RsaKeySize),
+        };
+        try
+        {
+            var name = new X500DistinguishedNameBuilder();
+            name.AddOrganizationName(options.TrustDomain);
+            name.AddCommonName("XdsServer Root CA");
+            var request = key switch
+            {
+                ECDsa ecdsa => new CertificateRequest(name.Build(), ecdsa, ecdsa.KeySize > 256 ? HashAlgorithmName.SHA384 : HashAlgorithmName.SHA256),
+                _ => new CertificateRequest(name.Build(), (RSA)key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1),
+            };
+            // X.509-SVID 4.1: a signing certificate sets cA=true and keyCertSign; cRLSign is allowed.
+            request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, critical: true));
+            request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, critical: true));
+            request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
+
+            using var withKey = request.CreateSelfSigned(now, now + options.RootLifetime);
+            var root = X509CertificateLoader.LoadCertificate(withKey.RawData);
+            return new CertificateAuthority(key, root, [root]);
+        }
+        catch
+        {
+            key.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Loads a plugged-in root or intermediate from <paramref name="folder"/>: <c>ca-cert.pem</c>, <c>ca-key.pem</c>,
+    /// <c>root-cert.pem</c> and optionally <c>cert-chain.pem</c>. The key must match the certificate, the
+    /// certificate must be a CA, and the chain must verify to the root now.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A file is missing or its content is unusable; the message says which.</exception>
+    public static CertificateAuthority LoadFromFolder(string folder, TimeProvider? timeProvider = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        var now = (timeProvider ?? TimeProvider.System).GetUtcNow();
+
+        var signing = ReadCertificate(folder, CaCertsFolder.CaCertFile);
+        var root = ReadCertificate(folder, CaCertsFolder.RootCertFile);
+        var chain = ReadChain(folder, signing, root);
+        var key = ReadKey(folder, signing);
+        try
+        {
+            CheckIsCa(signing);
+            VerifyChain(chain, now);
+            return new CertificateAuthority(key, signing, chain);
+        }
+        catch
+        {
+            key.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Loads the CA from <paramref name="folder"/> when it holds one; when it holds none of the <c>cacerts</c>
+    /// files, creates a self-signed root and saves it there (the first start).
+    /// </summary>
+    public static CertificateAuthority LoadOrCreate(string folder, CertificateAuthorityOptions? options = null, TimeProvider? timeProvider = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        if (CaCertsFolder.HasAny(folder))
+        {
+            return LoadFromFolder(folder, timeProvider);
+        }
+        var authority = CreateSelfSigned(options, timeProvider);
+        try
+        {
+            authority.SaveToFolder(folder);
+            return authority;
+        }
+        catch
+        {
+            authority.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Writes the CA in the <c>cacerts</c> layout (the key readable by the owner only). Refuses to overwrite
+    /// an existing CA: replacing root material is a rotation, not a save.
+    /// </summary>
+    /// <exception cref="IOException">The folder already holds CA files.</exception>
+    public void SaveToFolder(string folder)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        Directory.CreateDirectory(folder);
+        if (CaCertsFolder.HasAny(folder))
+        {
+            throw new IOException($"CA folder \"{folder}\" already holds CA files; refusing to overwrite them.");
+        }
+        CaCertsFolder.Write(folder, CaCertsFolder.CaKeyFile, _key.ExportPkcs8PrivateKeyPem() + "\n", secret: true);
+        CaCertsFolder.Write(folder, CaCertsFolder.RootCertFile, RootCertificatePem + "\n", secret: false);
+        CaCertsFolder.Write(folder, CaCertsFolder.CertChainFile, string.Join('\n', CertificateChainPem) + "\n", secret: false);
+        // Written last: LoadOrCreate treats a folder with any CA file as an existing CA.
+        CaCertsFolder.Write(folder, CaCertsFolder.CaCertFile, CertificateChainPem[0] + "\n", secret: false);
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _key.Dispose();
+        foreach (var certificate in CertificateChain)
+        {
+            certificate.Dispose(); // the first is SigningCertificate
+        }
+    }
+
+    /// <summary>Certificates carry whole seconds; working in seconds keeps computed and encoded times equal.</summary>
+    internal static DateTimeOffset Truncate(DateTimeOffset time)
+    {
+        var utc = time.UtcDateTime;
+        return new DateTimeOffset(utc.Ticks - (utc.Ticks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
+    }
+
+    private static X509Certificate2 ReadCertificate(string folder, string fileName)
+    {
+        var pem = CaCertsFolder.Read(folder, fileName);
+        try
+        {
+            return X509Certificate2.CreateFromPem(pem);
+        }
+        catch (CryptographicException ex)
+        {
+            throw new InvalidDataException($"{fileName} in \"{folder}\" does not hold a PEM certificate: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>cert-chain.pem runs from the signing certificate to the root; missing ends are added.</summary>
+    private static List<X509Certificate2> ReadChain(string folder, X509Certificate2 signing, X509Certificate2 root)
+    {
+        var chain = new List<X509Certificate2>();
+        if (File.Exists(Path.Combine(folder, CaCertsFolder.CertChainFile)))
+        {
+            var collection = new X509Certificate2Collection();
+            try
+            {
+                collection.ImportFromPem(CaCertsFolder.Read(folder, CaCertsFolder.CertChainFile));
+            }
+            catch (CryptographicException ex)
+            {
+                throw new InvalidDataException($"{CaCertsFolder.CertChainFile} in \"{folder}\" does not hold PEM certificates: {ex.Message}", ex);
+            }
+            chain.AddRange(collection);
+        }
+        if (chain.Count == 0 || !chain[0].RawDataMemory.Span.SequenceEqual(signing.RawDataMemory.Span))
+        {
+            chain.Insert(0, signing);
+        }
+        else
+        {
+            chain[0].Dispose();
+            chain[0] = signing;
+        }
+        if (!chain[^1].RawDataMemory.Span.SequenceEqual(root.RawDataMemory.Span))
+        {
+            chain.Add(root);
+        }
+        else if (chain.Count > 1)
+        {
+            chain[^1].Dispose();
+            chain[^1] = root;
+        }
+        else
+        {
+            root.Dispose(); // self-signed: the signing certificate is the root
+        }
+        return chain;
+    }
+
+    private static AsymmetricAlgorithm ReadKey(string folder, X509Certificate2 signing)
+    {
+        var pem = CaCertsFolder.Read(folder, CaCertsFolder.CaKeyFile);
+        AsymmetricAlgorithm key = signing.PublicKey.Oid.Value switch
+        {
+            WellKnownOids.EcPublicKey => ECDsa.Create(),
+            WellKnownOids.RsaEncryption => RSA.Create(),
+            var other => throw new InvalidDataException($"{CaCertsFolder.CaCertFile} has a key of type {other}; only ECDSA and RSA are supported."),
+        };
+        try
+        {
+            key.ImportFromPem(pem);
+            // CopyWithPrivateKey refuses a key that is not the certificate's.
+            using var paired = key switch
+            {
+                ECDsa ecdsa => signing.CopyWithPrivateKey(ecdsa),
+                _ => signing.CopyWithPrivateKey((RSA)key),
+            };
+            return key;
+        }
+        catch (Exception ex) when (ex is CryptographicException or ArgumentException)
+        {
+            key.Dispose();
+            throw new InvalidDataException($"{CaCertsFolder.CaKeyFile} in \"{folder}\" is not an unencrypted PEM private key matching {CaCertsFolder.CaCertFile}: {ex.Message}", ex);
+        }
+    }
+
+    private static void CheckIsCa(X509Certificate2 signing)
+    {
+        var constraints = signing.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault();
+        if (constraints is null || !constraints.CertificateAuthority)
+        {
+            throw new InvalidDataException($"{CaCertsFolder.CaCertFile} is not a CA certificate (basicConstraints cA is not true).");
+        }
+        var usage = signing.Extensions.OfType<X509KeyUsageExtension>().FirstOrDefault();
+        if (usage is not null && (usage.KeyUsages & X509KeyUsageFlags.KeyCertSign) == 0)
+        {
+            throw new InvalidDataException($"{CaCertsFolder.CaCertFile} may not sign certificates (key usage lacks keyCertSign).");
+        }
+    }
+
+    private static void VerifyChain(List<X509Certificate2> chain, DateTimeOffset now)
+    {
+        using var verifier = new X509Chain();
+        verifier.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        verifier.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        verifier.ChainPolicy.VerificationTime = now.UtcDateTime;
+        verifier.ChainPolicy.CustomTrustStore.Add(chain[^1]);
+        for (var i = 1; i < chain.Count - 1; i++)
+        {
+            verifier.ChainPolicy.ExtraStore.Add(chain[i]);
+        }
+        if (!verifier.Build(chain[0]))
+        {
+            var problems = string.Join("; ", verifier.ChainStatus.Select(s => $"{s.Status}: {s.StatusInformation.Trim()}"));
+            throw new InvalidDataException($"{CaCertsFolder.CaCertFile} does not chain to {CaCertsFolder.RootCertFile} at {now:O}: {problems}");
+        }
+    }
+}
