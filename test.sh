@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need — quickly, and only what is missing — then runs every test project.
 #   python3-grpcio (Debian, gRPC C-core 1.51) for tests/clients/python, run with /usr/bin/python3
+#   openssl (Debian) for the CA tests, which check issued certificates with the real tool
 #   @grpc/grpc-js-xds (npm ci from the committed lockfile) for tests/clients/node
 # Grpc.Core (tests/clients/GrpcCoreClient) comes from NuGet with the solution build.
 set -euo pipefail
@@ -11,10 +12,15 @@ if [ "$(id -u)" -ne 0 ]; then
   as_root=(sudo)
 fi
 
-if ! dpkg -s python3-grpcio >/dev/null 2>&1; then
-  echo "test.sh: installing python3-grpcio"
+# Debian packages: python3-grpcio for the Python xDS client, openssl for the CA tests (the real tool).
+missing=()
+for package in python3-grpcio openssl; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test.sh: installing ${missing[*]}"
   "${as_root[@]}" apt-get update -qq
-  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-grpcio
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 
 node_dir=tests/clients/node

@@ -1,0 +1,64 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Net.Http.Headers;
+
+namespace XdsServer.Ca;
+
+/// <summary>Authenticates a caller by the <c>Authorization: Bearer &lt;token&gt;</c> header (gRPC metadata
+/// <c>authorization</c>, as istio-agent sends it), asking each <see cref="ITokenReviewer"/> in turn.</summary>
+public sealed class BearerTokenAuthenticator : ICallerAuthenticator
+{
+    private const string Scheme = "Bearer ";
+    private readonly ITokenReviewer[] _reviewers;
+
+    /// <summary>Creates the authenticator.</summary>
+    /// <param name="reviewers">The reviewers, asked in order until one accepts the token.</param>
+    public BearerTokenAuthenticator(IEnumerable<ITokenReviewer> reviewers)
+    {
+        ArgumentNullException.ThrowIfNull(reviewers);
+        _reviewers = reviewers.ToArray();
+    }
+
+    /// <inheritdoc />
+    public string Name => "bearer token";
+
+    /// <inheritdoc />
+    public async ValueTask<CallerAuthenticationResult> AuthenticateAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var headers = context.Request.Headers[HeaderNames.Authorization];
+        if (headers.Count == 0)
+        {
+            return CallerAuthenticationResult.Fail("no authorization header");
+        }
+        if (headers.Count > 1)
+        {
+            return CallerAuthenticationResult.Fail("more than one authorization header");
+        }
+        var header = headers[0] ?? "";
+        if (!header.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase))
+        {
+            return CallerAuthenticationResult.Fail("the authorization header is not \"Bearer <token>\"");
+        }
+        var token = header[Scheme.Length..].Trim();
+        if (token.Length == 0)
+        {
+            return CallerAuthenticationResult.Fail("the bearer token is empty");
+        }
+        if (_reviewers.Length == 0)
+        {
+            return CallerAuthenticationResult.Fail("no token reviewer is configured");
+        }
+
+        var failures = new List<string>(_reviewers.Length);
+        foreach (var reviewer in _reviewers)
+        {
+            var result = await reviewer.ReviewAsync(token, cancellationToken).ConfigureAwait(false);
+            if (result.Succeeded)
+            {
+                return result;
+            }
+            failures.Add(result.Failure!);
+        }
+        return CallerAuthenticationResult.Fail(string.Join("; ", failures));
+    }
+}

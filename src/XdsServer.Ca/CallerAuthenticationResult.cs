@@ -1,0 +1,39 @@
+namespace XdsServer.Ca;
+
+/// <summary>What an <see cref="ICallerAuthenticator"/> or <see cref="ITokenReviewer"/> concluded: the caller's
+/// proven SPIFFE ID, or why none was proven.</summary>
+public sealed record CallerAuthenticationResult
+{
+    private CallerAuthenticationResult(SpiffeId? identity, string? failure)
+    {
+        Identity = identity;
+        Failure = failure;
+    }
+
+    /// <summary>The proven identity; <see langword="null"/> when authentication failed.</summary>
+    public SpiffeId? Identity { get; }
+
+    /// <summary>Why no identity was proven (never contains a credential); <see langword="null"/> on success.</summary>
+    public string? Failure { get; }
+
+    /// <summary>Whether an identity was proven.</summary>
+    public bool Succeeded => Identity is not null;
+
+    /// <summary>The caller proved <paramref name="identity"/>.</summary>
+    /// <param name="identity">The proven identity.</param>
+    /// <returns>A successful result.</returns>
+    public static CallerAuthenticationResult Success(SpiffeId identity)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        return new(identity, null);
+    }
+
+    /// <summary>No identity was proven.</summary>
+    /// <param name="reason">Why, for the caller and the log; must not contain the credential itself.</param>
+    /// <returns>A failed result.</returns>
+    public static CallerAuthenticationResult Fail(string reason)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(reason);
+        return new(null, reason);
+    }
+}

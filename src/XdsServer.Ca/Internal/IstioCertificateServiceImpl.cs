@@ -1,0 +1,88 @@
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using XdsServer.Ca.Istio;
+
+namespace XdsServer.Ca.Internal;
+
+/// <summary><c>istio.v1.auth.IstioCertificateService</c>: signs a CSR for the caller's proven identity.</summary>
+internal sealed class IstioCertificateServiceImpl(
+    WorkloadCertificateIssuer issuer,
+    CertificateAuthorityHostOptions options,
+    IEnumerable<ICallerAuthenticator> authenticators,
+    ILogger<IstioCertificateServiceImpl> logger) : IstioCertificateService.IstioCertificateServiceBase
+{
+    private readonly ICallerAuthenticator[] _authenticators = authenticators.ToArray();
+
+    public override async Task<IstioCertificateResponse> CreateCertificate(IstioCertificateRequest request, ServerCallContext context)
+    {
+        var identity = await AuthenticateAsync(context).ConfigureAwait(false);
+        var trustDomain = options.Authority.TrustDomain;
+        if (!string.Equals(identity.TrustDomain, trustDomain, StringComparison.Ordinal))
+        {
+            CaLog.ForeignTrustDomain(logger, identity, trustDomain);
+            CaMetrics.Refuse(CaMetrics.ForeignTrustDomain);
+            throw new RpcException(new Status(StatusCode.PermissionDenied,
+                $"caller identity {identity} is outside this CA's trust domain \"{trustDomain}\""));
+        }
+
+        WorkloadCertificate issued;
+        var lifetime = Lifetime(request.ValidityDuration);
+        try
+        {
+            // Issue 4 §2: the certificate's identity is the caller's proven identity, never what the CSR asks for.
+            issued = issuer.Issue(request.Csr, identity, lifetime);
+        }
+        catch (CertificateRequestException ex)
+        {
+            CaLog.Refused(logger, identity, ex.Reason, ex.Message);
+            CaMetrics.Refuse(ex.Reason.ToString());
+            var code = ex.Reason == CertificateRequestError.Unauthenticated ? StatusCode.Unauthenticated : StatusCode.InvalidArgument;
+            throw new RpcException(new Status(code, ex.Message));
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The CA itself cannot sign (its chain expired): not the caller's fault.
+            CaLog.IssueFailed(logger, identity, ex);
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, ex.Message));
+        }
+
+        CaMetrics.Issued.Add(1);
+        CaLog.Issued(logger, issued.SerialNumber, identity, issued.NotAfter);
+        if (issued.LifetimeClamped)
+        {
+            CaLog.LifetimeClamped(logger, lifetime, identity, issued.NotAfter);
+        }
+        var response = new IstioCertificateResponse();
+        response.CertChain.AddRange(issued.CertificateChainPem); // leaf first, root last, one PEM each
+        return response;
+    }
+
+    private async Task<SpiffeId> AuthenticateAsync(ServerCallContext context)
+    {
+        var http = context.GetHttpContext();
+        var failures = new List<string>(_authenticators.Length);
+        foreach (var authenticator in _authenticators)
+        {
+            var result = await authenticator.AuthenticateAsync(http, context.CancellationToken).ConfigureAwait(false);
+            if (result.Succeeded)
+            {
+                return result.Identity!;
+            }
+            failures.Add($"{authenticator.Name}: {result.Failure}");
+        }
+
+        var detail = failures.Count == 0 ? "no caller authenticator is configured" : string.Join("; ", failures);
+        CaLog.Unauthenticated(logger, context.Peer, detail);
+        CaMetrics.Refuse(nameof(CertificateRequestError.Unauthenticated));
+        throw new RpcException(new Status(StatusCode.Unauthenticated, $"caller is not authenticated: {detail}"));
+    }
+
+    private static TimeSpan? Lifetime(long seconds) => seconds switch
+    {
+        0 => null,
+        // Beyond TimeSpan's range is certainly beyond the maximum: the issuer clamps it.
+        > 0 when seconds >= (long)TimeSpan.MaxValue.TotalSeconds => TimeSpan.MaxValue,
+        < 0 when seconds <= (long)TimeSpan.MinValue.TotalSeconds => TimeSpan.MinValue,
+        _ => TimeSpan.FromSeconds(seconds),
+    };
+}

@@ -1,0 +1,73 @@
+using System.Text.Json;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using XdsServer.Ca.Istio;
+
+namespace XdsServer.Ca.Tests;
+
+/// <summary>An xDS server with the CA on a free loopback port (h2c), a static token file and a cacerts folder.</summary>
+public sealed class CaServer : IAsyncLifetime
+{
+    public const string WebToken = "tok-web-7f3a";
+    public static readonly SpiffeId WebIdentity = SpiffeId.ForIstio("cluster.local", "default", "web");
+    public static readonly TimeSpan MaxLifetime = TimeSpan.FromHours(48);
+
+    private WebApplication? _app;
+    private GrpcChannel? _channel;
+
+    public string Folder { get; } = TestCa.TempFolder();
+
+    public string CaFolder => Path.Combine(Folder, "cacerts");
+
+    public IstioCertificateService.IstioCertificateServiceClient Client { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(Folder);
+        var tokenFile = Path.Combine(Folder, "tokens.json");
+        await File.WriteAllTextAsync(tokenFile, JsonSerializer.Serialize(new Dictionary<string, string>
+        {
+            [WebToken] = WebIdentity.ToString(),
+            ["tok-foreign"] = "spiffe://example.org/ns/default/sa/web",
+        }));
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
+        builder.Services.AddXdsServer().AddSnapshotCache().AddCertificateAuthority(o =>
+        {
+            o.Folder = CaFolder;
+            o.StaticTokenFile = tokenFile;
+            o.Workload = new WorkloadCertificateOptions { MaxLifetime = MaxLifetime };
+        });
+        _app = builder.Build();
+        _app.MapCertificateAuthority();
+        await _app.StartAsync();
+        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        _channel = GrpcChannel.ForAddress(address);
+        Client = new IstioCertificateService.IstioCertificateServiceClient(_channel);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _channel?.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+        try
+        {
+            Directory.Delete(Folder, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
