@@ -1,0 +1,109 @@
+using Envoy.Config.Core.V3;
+using Envoy.Extensions.TransportSockets.Tls.V3;
+using XdsServer.Cache;
+
+namespace XdsServer.Ca;
+
+/// <summary>
+/// Publishes each workload identity's credential as Envoy SDS secrets into a <see cref="SnapshotCache"/>: the
+/// secret <see cref="DefaultSecretName"/> (certificate chain and private key) and <see cref="RootCaSecretName"/>
+/// (the trust bundle), in the snapshot of that identity's node group only, so a stream sees the secrets of the
+/// group its node maps to; <see cref="SpiffeNodeAuthorizer"/> makes sure a stream's node maps to the group of
+/// the identity its client certificate proves. Republishes on every change the rotator reports; other resource
+/// types in the group's snapshot are kept.
+/// </summary>
+/// <remarks>
+/// The group of an identity is <see cref="GroupOf"/> (the SPIFFE ID itself by default); the cache's node hash
+/// must map an identity's nodes to that same group. Publishing reads the group's snapshot and writes it back,
+/// so other writers of the same group must not race with it.
+/// </remarks>
+public sealed class WorkloadSecretPublisher : IDisposable
+{
+    /// <summary>Istio's name for the workload certificate secret.</summary>
+    public const string DefaultSecretName = "default";
+
+    /// <summary>Istio's name for the trust bundle secret.</summary>
+    public const string RootCaSecretName = "ROOTCA";
+
+    private readonly WorkloadCertificateRotator _rotator;
+    private readonly SnapshotCache _cache;
+    private readonly Lock _lock = new();
+
+    /// <summary>Publishes the rotator's current credentials now and each change from then on.</summary>
+    /// <param name="rotator">The source of credentials.</param>
+    /// <param name="cache">The cache the secrets go into.</param>
+    /// <param name="groupOf">The node group of an identity; null means the SPIFFE ID string.</param>
+    public WorkloadSecretPublisher(WorkloadCertificateRotator rotator, SnapshotCache cache, Func<SpiffeId, string>? groupOf = null)
+    {
+        ArgumentNullException.ThrowIfNull(rotator);
+        ArgumentNullException.ThrowIfNull(cache);
+        _rotator = rotator;
+        _cache = cache;
+        GroupOf = groupOf ?? (id => id.ToString());
+        _rotator.CredentialChanged += OnCredentialChanged;
+        foreach (var identity in _rotator.Identities)
+        {
+            if (_rotator.Get(identity) is { } credential)
+            {
+                Publish(credential);
+            }
+        }
+    }
+
+    /// <summary>The node group an identity's secrets are published to.</summary>
+    public Func<SpiffeId, string> GroupOf { get; }
+
+    /// <summary>The two secrets for <paramref name="credential"/>: <c>default</c> (chain + key, inline) and
+    /// <c>ROOTCA</c> (the trust bundle as <c>trusted_ca</c>).</summary>
+    public static (Secret Default, Secret RootCa) CreateSecrets(WorkloadCredential credential)
+    {
+        ArgumentNullException.ThrowIfNull(credential);
+        var certificate = new Secret
+        {
+            Name = DefaultSecretName,
+            TlsCertificate = new TlsCertificate
+            {
+                // Leaf then intermediates; the root is the peer's to have, not ours to send.
+                CertificateChain = new DataSource { InlineString = string.Join('\n', credential.Certificate.CertificateChainPem.Take(Math.Max(1, credential.Certificate.CertificateChainPem.Count - 1))) + "\n" },
+                PrivateKey = new DataSource { InlineString = credential.PrivateKeyPem + "\n" },
+            },
+        };
+        var rootCa = new Secret
+        {
+            Name = RootCaSecretName,
+            ValidationContext = new CertificateValidationContext
+            {
+                TrustedCa = new DataSource { InlineString = credential.TrustBundle.Pem },
+            },
+        };
+        return (certificate, rootCa);
+    }
+
+    /// <summary>Writes <paramref name="credential"/>'s secrets into its identity's group snapshot.</summary>
+    public void Publish(WorkloadCredential credential)
+    {
+        ArgumentNullException.ThrowIfNull(credential);
+        var (certificate, rootCa) = CreateSecrets(credential);
+        var group = GroupOf(credential.Identity);
+        lock (_lock)
+        {
+            var builder = _cache.TryGetSnapshot(group, out var current) ? current.ToBuilder() : Snapshot.CreateBuilder();
+            _cache.SetSnapshot(group, builder.Set(certificate).Set(rootCa).Build());
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => _rotator.CredentialChanged -= OnCredentialChanged;
+
+    private void OnCredentialChanged(object? sender, WorkloadCredentialChangedEventArgs e)
+    {
+        // Events for one identity may race (a renewal timer and a root rotation): publish the newest, serialized.
+        lock (_lock)
+        {
+            if (_rotator.Get(e.Credential.Identity) is { } latest && latest.Generation >= e.Credential.Generation)
+            {
+                Publish(latest);
+            }
+        }
+    }
+}
