@@ -1,0 +1,30 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Diagnosers;
+using BenchmarkDotNet.Jobs;
+
+namespace XdsServer.Benchmarks;
+
+/// <summary>
+/// The configuration every benchmark runs with: allocations measured, and a short job (one process,
+/// 2 warm-up and 5 measured iterations) so that the whole suite fits in minutes on a small, noisy machine.
+/// Classes with a <c>Baseline = true</c> method also get a Ratio column. Command-line arguments
+/// (<c>--job</c>, <c>--iterationCount</c>, ...) override the job.
+/// </summary>
+public sealed class BenchmarkConfig : ManualConfig
+{
+    public BenchmarkConfig()
+    {
+        Add(DefaultConfig.Instance);
+        AddJob(Job.Default
+            .WithLaunchCount(1)
+            .WithWarmupCount(2)
+            .WithIterationCount(5)
+            .WithId("Short")
+            .AsDefault()); // replaced by any job given on the command line (--job dry, --job medium, ...)
+        AddDiagnoser(MemoryDiagnoser.Default);
+
+        // The generated runner project compiles the Envoy API assembly again; 2 busy cores need more than
+        // BenchmarkDotNet's default two minutes for that.
+        WithBuildTimeout(TimeSpan.FromMinutes(10));
+    }
+}
