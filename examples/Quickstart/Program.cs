@@ -120,7 +120,8 @@ ClusterProto Cluster(string name) => new()
 
 static ClusterLoadAssignment Endpoints(string cluster, params uint[] ports)
 {
-    var locality = new LocalityLbEndpoints { Locality = new Locality { Zone = "z1" } };
+    // gRPC clients ignore a locality without a weight.
+    var locality = new LocalityLbEndpoints { Locality = new Locality { Zone = "z1" }, LoadBalancingWeight = 1 };
     foreach (var port in ports)
     {
         locality.LbEndpoints.Add(new LbEndpoint
