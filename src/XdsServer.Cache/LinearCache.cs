@@ -98,7 +98,7 @@ public sealed class LinearCache : ICache
             seq = _seq;
         }
 
-        CacheWatch.EvaluateAll([(watch, set)], () => Volatile.Read(ref _seq) == seq, _logger);
+        CacheWatch.EvaluateAll([(watch, set)], () => Volatile.Read(ref _seq) == seq, _ => Resources, _logger);
         return watch;
     }
 
@@ -156,7 +156,7 @@ public sealed class LinearCache : ICache
         }
 
         CacheLog.LinearUpdated(_logger, Type.TypeUrl, updates.Count, deleted, Version);
-        CacheWatch.EvaluateAll(toEvaluate, () => Volatile.Read(ref _seq) == seq, _logger);
+        CacheWatch.EvaluateAll(toEvaluate, () => Volatile.Read(ref _seq) == seq, _ => Resources, _logger);
         return deleted;
     }
 

@@ -113,7 +113,7 @@ public sealed class SnapshotCache : ICache, IDisposable
         CacheLog.SnapshotSet(_logger, group, snapshot);
         // Clusters before endpoints before listeners before routes (make before break within an update).
         toEvaluate.Sort(static (a, b) => a.Item2.Type.AdsOrder.CompareTo(b.Item2.Type.AdsOrder));
-        CacheWatch.EvaluateAll(toEvaluate, () => Volatile.Read(ref g.Seq) == seq, _logger);
+        CacheWatch.EvaluateAll(toEvaluate, () => Volatile.Read(ref g.Seq) == seq, t => CurrentSet(g, t), _logger);
     }
 
     /// <summary>Gets the snapshot of <paramref name="group"/>, if one is set.</summary>
@@ -204,7 +204,7 @@ public sealed class SnapshotCache : ICache, IDisposable
 
             if (set is not null)
             {
-                CacheWatch.EvaluateAll([(watch, set)], () => Volatile.Read(ref g.Seq) == seq, _logger);
+                CacheWatch.EvaluateAll([(watch, set)], () => Volatile.Read(ref g.Seq) == seq, t => CurrentSet(g, t), _logger);
             }
 
             return watch;
@@ -277,6 +277,14 @@ public sealed class SnapshotCache : ICache, IDisposable
 
     /// <summary>Stops the idle-expiry timer.</summary>
     public void Dispose() => _idleTimer?.Dispose();
+
+    private static ResourceSet? CurrentSet(Group g, string typeUrl)
+    {
+        lock (g.Gate)
+        {
+            return g.Snapshot?.GetResources(typeUrl);
+        }
+    }
 
     private void RemoveWatch(Group g, CacheWatch watch)
     {

@@ -117,3 +117,33 @@ public class ConcurrencyTests
         Assert.True(otherThreadRan, "another thread was blocked while a watch callback ran");
     }
 }
+
+public class InterleavedUpdateTests
+{
+    [Fact]
+    public void A_watch_is_answered_when_a_newer_update_that_left_its_type_alone_lands_mid_evaluation()
+    {
+        // Found by the benchmark work: S2 changes clusters and endpoints; S3 (set while S2 is still answering
+        // watches) changes only clusters. S3 skips the endpoint watches (their set is S2's), so S2's evaluation
+        // must not abandon them.
+        using var cache = new SnapshotCache();
+        var s1 = Snapshot.CreateBuilder().Add(Fixtures.Cluster("c")).Add(Fixtures.Endpoints("c", 1)).Build();
+        cache.SetSnapshot("n", s1);
+        ClientState Current(ClientState s) => s.ApplyResponse(Probe.Now(cache, "n", s)!);
+        var cds = Current(ClientState.ForSotw(EnvoyResourceTypes.Cluster).ApplySotwRequest([]));
+        var eds = Current(ClientState.ForSotw(EnvoyResourceTypes.ClusterLoadAssignment).ApplySotwRequest(["c"]));
+
+        var s2 = s1.ToBuilder().Set(Fixtures.Cluster("c", serviceName: "c")).Set(Fixtures.Endpoints("c", 2)).Build();
+        var s3 = s2.ToBuilder().Set(Fixtures.Cluster("c")).Build();
+        Assert.Same(s2.GetResources(TypeUrls.ClusterLoadAssignment), s3.GetResources(TypeUrls.ClusterLoadAssignment));
+
+        // Clusters are answered first; that callback lands S3, deterministically mid-evaluation of S2.
+        using var clusters = cache.CreateWatch(new WatchRequest(Fixtures.Node("n"), cds), _ => cache.SetSnapshot("n", s3));
+        using var endpoints = Probe.Open(cache, "n", eds);
+        cache.SetSnapshot("n", s2);
+
+        Assert.NotNull(endpoints.Response);
+        Assert.Equal(["c"], Names.Of(endpoints.Response!));
+        Assert.Equal(s3.GetVersion(TypeUrls.ClusterLoadAssignment), endpoints.Response!.Version);
+    }
+}

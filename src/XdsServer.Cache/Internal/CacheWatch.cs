@@ -34,22 +34,26 @@ internal sealed class CacheWatch : IDisposable
 
     /// <summary>
     /// Evaluates watches against the sets they watch and answers those that need something. Called outside
-    /// every cache lock; stops as soon as a newer update has started (it evaluates the same watches, against
-    /// newer sets), so a slow evaluation never answers with an older set than a faster one did.
+    /// every cache lock; once a newer update has started, the remaining watches are evaluated against the
+    /// newest set, so a slow evaluation does not answer with a set older than the one in force.
     /// </summary>
     public static void EvaluateAll(IReadOnlyList<(CacheWatch Watch, ResourceSet Set)> watches, Func<bool> isCurrent,
-        ILogger logger)
+        Func<string, ResourceSet?> currentSet, ILogger logger)
     {
-        foreach (var (watch, set) in watches)
+        foreach (var (watch, evaluated) in watches)
         {
             if (watch.IsDone)
             {
                 continue;
             }
 
-            if (!isCurrent())
+            // A newer update has started: evaluate against the newest set rather than stop. The newer update
+            // skips types whose set it did not change, so stopping here could leave this watch unanswered
+            // although its client still lacks what this update brought.
+            var set = isCurrent() ? evaluated : currentSet(watch.Request.TypeUrl);
+            if (set is null)
             {
-                return;
+                continue;
             }
 
             var response = ResponseComputer.Compute(watch.Request.State, set);
