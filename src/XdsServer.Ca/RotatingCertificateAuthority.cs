@@ -150,8 +150,9 @@ public sealed class RotatingCertificateAuthority : IDisposable
         TrustBundleChanged?.Invoke(this, new TrustBundleChangedEventArgs(bundle));
     }
 
+    // Each new bundle gets the next sequence number (SPIFFE spiffe_sequence: changed whenever the contents change).
     private TrustBundle BuildBundle() =>
-        new([_current.RootCertificate, .. _retiring.OrderByDescending(r => r.Until).Select(r => r.Root)]);
+        new([_current.RootCertificate, .. _retiring.OrderByDescending(r => r.Until).Select(r => r.Root)], checked(_bundle.SequenceNumber + 1));
 
     private sealed class RetiringRoot(X509Certificate2 root, DateTimeOffset until)
     {
