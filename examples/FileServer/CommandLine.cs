@@ -6,12 +6,30 @@ namespace FileServer;
 /// <summary>Where to listen: an IP address, any address (<c>*</c>, <c>+</c>, <c>0.0.0.0</c>) or <c>localhost</c>.</summary>
 internal sealed record ListenUrl(string Text, IPAddress? Address, bool Localhost, int Port);
 
-/// <summary>The command line: <c>--urls</c>, <c>--resources</c>, <c>--http-urls</c> (values after a space or '=').
-/// Kept stable: other tools drive it.</summary>
+/// <summary>The command line: <c>--urls</c>, <c>--resources</c>, <c>--http-urls</c>, and for the certificate authority
+/// <c>--ca</c>, <c>--ca-tokens</c>, <c>--trust-domain</c> (values after a space or '='). Kept stable: other tools
+/// drive it.</summary>
 internal sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyList<ListenUrl> HttpUrls, string Resources, bool Help)
 {
+    public const string DefaultTrustDomain = "cluster.local";
+
     public const string Usage =
-        "usage: FileServer --urls http://127.0.0.1:18000[;http://...] --resources <dir> [--http-urls http://127.0.0.1:18001[;...]]";
+        "usage: FileServer --urls http://127.0.0.1:18000[;http://...] --resources <dir> [--http-urls http://127.0.0.1:18001[;...]]\n"
+        + "                  [--ca <dir> [--ca-tokens <file>] [--trust-domain <name>]]\n"
+        + "  --ca <dir>            enable the certificate authority: root material in Istio's cacerts layout is loaded\n"
+        + "                        from <dir>, or a self-signed root is created there; serves CreateCertificate and SDS\n"
+        + "                        (secrets 'default' and 'ROOTCA') on --urls, the SPIFFE trust bundle on --http-urls\n"
+        + "  --ca-tokens <file>    a JSON object mapping bearer tokens to SPIFFE IDs (who may ask for certificates)\n"
+        + "  --trust-domain <name> the CA's trust domain for a new root (default cluster.local)";
+
+    /// <summary>The CA's folder (<c>--ca</c>); null when the CA is off.</summary>
+    public string? CaFolder { get; init; }
+
+    /// <summary>The static token file (<c>--ca-tokens</c>); null for none.</summary>
+    public string? CaTokens { get; init; }
+
+    /// <summary>The trust domain (<c>--trust-domain</c>).</summary>
+    public string TrustDomain { get; init; } = DefaultTrustDomain;
 
     /// <summary>Parses the arguments; on failure <paramref name="error"/> says what is wrong.</summary>
     public static bool TryParse(string[] args, out CommandLine command, out string error)
@@ -19,7 +37,7 @@ internal sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyL
         command = new CommandLine([], [], string.Empty, Help: false);
         var grpc = new List<ListenUrl>();
         var http = new List<ListenUrl>();
-        string? resources = null;
+        var single = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
@@ -32,7 +50,7 @@ internal sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyL
 
             var equals = arg.IndexOf('=', StringComparison.Ordinal);
             var name = arg.StartsWith("--", StringComparison.Ordinal) && equals > 0 ? arg[..equals] : arg;
-            if (name is not ("--urls" or "--http-urls" or "--resources"))
+            if (name is not ("--urls" or "--http-urls" or "--resources" or "--ca" or "--ca-tokens" or "--trust-domain"))
             {
                 error = $"unknown argument '{arg}'";
                 return false;
@@ -53,15 +71,13 @@ internal sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyL
                 return false;
             }
 
-            if (name == "--resources")
+            if (name is "--resources" or "--ca" or "--ca-tokens" or "--trust-domain")
             {
-                if (resources is not null)
+                if (!single.TryAdd(name, value))
                 {
-                    error = "--resources is given twice";
+                    error = $"{name} is given twice";
                     return false;
                 }
-
-                resources = value;
             }
             else if (!TryParseUrls(name, value, name == "--urls" ? grpc : http, out error))
             {
@@ -75,6 +91,7 @@ internal sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyL
             return false;
         }
 
+        single.TryGetValue("--resources", out var resources);
         if (string.IsNullOrWhiteSpace(resources))
         {
             error = "missing --resources <dir> (the folder of resource files to serve)";
@@ -96,8 +113,57 @@ internal sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyL
             return false;
         }
 
-        command = new CommandLine(grpc, http, Path.GetFullPath(resources), Help: false);
+        if (!TryParseCa(single, out var ca, out var tokens, out var trustDomain, out error))
+        {
+            return false;
+        }
+
+        command = new CommandLine(grpc, http, Path.GetFullPath(resources), Help: false)
+        {
+            CaFolder = ca,
+            CaTokens = tokens,
+            TrustDomain = trustDomain,
+        };
         error = string.Empty;
+        return true;
+    }
+
+    private static bool TryParseCa(Dictionary<string, string> single, out string? ca, out string? tokens, out string trustDomain, out string error)
+    {
+        single.TryGetValue("--ca", out ca);
+        single.TryGetValue("--ca-tokens", out tokens);
+        trustDomain = single.GetValueOrDefault("--trust-domain", DefaultTrustDomain);
+        error = string.Empty;
+        if (ca is null)
+        {
+            if (tokens is not null || single.ContainsKey("--trust-domain"))
+            {
+                error = "--ca-tokens and --trust-domain need --ca <dir> (the certificate authority is off without it)";
+                return false;
+            }
+
+            return true;
+        }
+
+        if (string.IsNullOrWhiteSpace(ca) || File.Exists(ca))
+        {
+            error = $"--ca needs a folder (created when missing), not '{ca}'";
+            return false;
+        }
+
+        ca = Path.GetFullPath(ca);
+        if (tokens is not null)
+        {
+            if (!File.Exists(tokens))
+            {
+                error = $"the token file '{tokens}' does not exist"
+                    + (Path.IsPathRooted(tokens) ? string.Empty : $" (looked for {Path.GetFullPath(tokens)})");
+                return false;
+            }
+
+            tokens = Path.GetFullPath(tokens);
+        }
+
         return true;
     }
 

@@ -3,11 +3,17 @@
 // (SERVING once the folder is loaded). HTTP/1.1 on --http-urls: REST fetch (POST /v3/discovery:{type}) and
 // GET /healthz. Kestrel cannot offer HTTP/1.1 and HTTP/2 with prior knowledge on one cleartext port, hence two.
 //
+//
+// With --ca <dir> it is also the mesh's certificate authority: istiod's CreateCertificate (bearer tokens from
+// --ca-tokens, or a client certificate it issued) and SDS secrets 'default'/'ROOTCA' for the identity a stream
+// proves, on the gRPC port; the SPIFFE trust bundle at GET /.well-known/spiffe-bundle on the HTTP/1.1 port.
+//
 //   dotnet run --project examples/FileServer -c Release -- --urls http://127.0.0.1:18000 \
-//       --resources examples/FileServer/sample [--http-urls http://127.0.0.1:18001]
+//       --resources examples/FileServer/sample [--http-urls http://127.0.0.1:18001] [--ca cacerts --ca-tokens tokens.json]
 using System.Net;
 using FileServer;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using XdsServer.Ca;
 
 if (!CommandLine.TryParse(args, out var command, out var error))
 {
@@ -41,22 +47,60 @@ builder.WebHost.ConfigureKestrel(kestrel =>
 {
     foreach (var url in command.GrpcUrls)
     {
-        Listen(kestrel, url, HttpProtocols.Http2, "xDS over gRPC (HTTP/2 cleartext): ADS, per-type services, CSDS, grpc.health.v1.Health");
+        Listen(kestrel, url, HttpProtocols.Http2, "xDS over gRPC (HTTP/2 cleartext): ADS, per-type services, CSDS, grpc.health.v1.Health"
+            + (command.CaFolder is null ? string.Empty : ", istio.v1.auth.IstioCertificateService, SDS workload secrets"));
     }
 
     foreach (var url in command.HttpUrls)
     {
-        Listen(kestrel, url, HttpProtocols.Http1, "HTTP/1.1: REST fetch POST /v3/discovery:{type}, GET /healthz");
+        Listen(kestrel, url, HttpProtocols.Http1, "HTTP/1.1: REST fetch POST /v3/discovery:{type}, GET /healthz"
+            + (command.CaFolder is null ? string.Empty : ", GET " + CertificateAuthorityEndpointRouteBuilderExtensions.DefaultTrustBundlePath));
     }
 });
 
-builder.Services.AddXdsServer().AddFileResources(o => o.Directory = command.Resources);
+var xds = builder.Services.AddXdsServer().AddFileResources(o => o.Directory = command.Resources);
+if (command.CaFolder is { } caFolder)
+{
+    try
+    {
+        xds.AddCertificateAuthority(o =>
+        {
+            o.Folder = caFolder;
+            o.Authority = new CertificateAuthorityOptions { TrustDomain = command.TrustDomain };
+            o.StaticTokenFile = command.CaTokens;
+        }).AddWorkloadSecrets();
+    }
+    catch (ArgumentException e)
+    {
+        Console.Error.WriteLine($"FileServer: {e.Message}");
+        return 2;
+    }
+}
+
 builder.Services.AddGrpcHealthChecks(); // service "" reports every health check: the folder's is unhealthy until it loads
 
 var app = builder.Build();
 app.MapXdsServer();
 app.MapGrpcHealthChecksService();
 app.MapHealthChecks("/healthz");
+RotatingCertificateAuthority? authority = null;
+if (command.CaFolder is not null)
+{
+    app.MapCertificateAuthority();
+    app.MapTrustBundle();
+    try
+    {
+        // Load (or create) the root and read the token file now, so a bad folder or file stops the start.
+        authority = app.Services.GetRequiredService<RotatingCertificateAuthority>();
+        _ = app.Services.GetServices<ITokenReviewer>().ToList();
+    }
+    catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or InvalidDataException
+        or InvalidOperationException or ArgumentException or NotSupportedException or System.Security.Cryptography.CryptographicException)
+    {
+        Console.Error.WriteLine($"FileServer: cannot start the certificate authority: {e.Message}");
+        return 1;
+    }
+}
 
 try
 {
@@ -74,6 +118,13 @@ foreach (var (url, options, serves) in endpoints)
     // With port 0 the bound endpoint tells the port the system chose.
     var shown = url.Port == 0 && options.IPEndPoint is { } bound ? $"http://{bound}" : url.Text;
     FileServerLog.Listening(log, shown, serves);
+}
+
+if (authority is not null)
+{
+    var root = authority.Current.RootCertificate;
+    FileServerLog.CertificateAuthority(log, command.TrustDomain, command.CaFolder!, root.Subject, root.NotAfter.ToUniversalTime(),
+        command.CaTokens ?? "(none: callers need a client certificate)");
 }
 
 FileServerLog.Serving(log, command.Resources);

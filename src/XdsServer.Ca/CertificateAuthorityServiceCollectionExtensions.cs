@@ -1,14 +1,16 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using XdsServer;
 using XdsServer.Ca;
+using XdsServer.Cache;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Adds the certificate authority to an xDS server.</summary>
 public static class CertificateAuthorityServiceCollectionExtensions
 {
-    /// <summary>Registers the CA (<see cref="CertificateAuthority"/>, <see cref="WorkloadCertificateIssuer"/>), the
-    /// caller authenticators (client certificate, bearer token) and, when configured, a
+    /// <summary>Registers the CA as a <see cref="RotatingCertificateAuthority"/> (resolve it to rotate the root or
+    /// read the trust bundle; its <see cref="RotatingCertificateAuthority.Issuer"/> signs), the caller authenticators (client certificate, bearer token) and, when configured, a
     /// <see cref="StaticTokenReviewer"/>. Map the gRPC API with <c>app.MapCertificateAuthority()</c>. Further token
     /// reviewers are added as <see cref="ITokenReviewer"/> services; further authenticators as
     /// <see cref="ICallerAuthenticator"/> services (run after the built-in ones).</summary>
@@ -31,17 +33,16 @@ public static class CertificateAuthorityServiceCollectionExtensions
         services.TryAddSingleton(sp =>
         {
             var clock = sp.GetRequiredService<TimeProvider>();
-            return options.Folder is null
+            var initial = options.Folder is null
                 ? CertificateAuthority.CreateSelfSigned(options.Authority, clock)
                 : CertificateAuthority.LoadOrCreate(options.Folder, options.Authority, clock);
+            return new RotatingCertificateAuthority(initial, options.Workload, clock);
         });
-        services.TryAddSingleton(sp => new WorkloadCertificateIssuer(
-            sp.GetRequiredService<CertificateAuthority>(), options.Workload, sp.GetRequiredService<TimeProvider>()));
 
         if (options.AcceptClientCertificates)
         {
             services.TryAddEnumerable(ServiceDescriptor.Singleton<ICallerAuthenticator, ClientCertificateAuthenticator>(sp =>
-                new ClientCertificateAuthenticator(sp.GetRequiredService<CertificateAuthority>(), sp.GetRequiredService<TimeProvider>())));
+                new ClientCertificateAuthenticator(sp.GetRequiredService<RotatingCertificateAuthority>(), sp.GetRequiredService<TimeProvider>())));
         }
         if (options.AcceptBearerTokens)
         {
@@ -53,4 +54,56 @@ public static class CertificateAuthorityServiceCollectionExtensions
         }
         return builder;
     }
+
+    /// <summary>
+    /// Delivers each workload's certificate over SDS: a stream whose node claims a workload identity (see
+    /// <see cref="WorkloadIdentityNodeHash"/>: istio-agent's <c>NAMESPACE</c>/<c>SERVICE_ACCOUNT</c> metadata, or a
+    /// node id that is a SPIFFE ID) must prove that identity with a caller authenticator (client certificate or
+    /// bearer token), else it is refused with PERMISSION_DENIED; once in, the identity gets a certificate (issued
+    /// on first sight, renewed by a <see cref="WorkloadCertificateRotator"/>) published as the secrets
+    /// <c>default</c> and <c>ROOTCA</c> that only that identity's streams are served. Nodes claiming no identity are
+    /// let in without proof and are served no secrets. Requires <see cref="AddCertificateAuthority"/>.
+    /// </summary>
+    /// <remarks>
+    /// The <c>Secret</c> type is served from a cache of its own (a <see cref="SnapshotCache"/> keyed
+    /// <see cref="WorkloadSecretsCacheKey"/>, grouped by identity), whatever the default cache serves; secrets
+    /// of the default cache are therefore not served. An identity stays held (and renewed) until the host stops.
+    /// </remarks>
+    /// <param name="builder">The xDS server builder.</param>
+    /// <param name="rotation">Lifetime asked for and renewal timing; null for the defaults (the CA's default
+    /// lifetime, renewal at 50 % ± 10 %).</param>
+    /// <returns>The builder, for chaining.</returns>
+    /// <exception cref="InvalidOperationException"><see cref="AddCertificateAuthority"/> was not called first.</exception>
+    /// <exception cref="ArgumentException"><paramref name="rotation"/> is invalid.</exception>
+    public static IXdsServerBuilder AddWorkloadSecrets(this IXdsServerBuilder builder, WorkloadCertificateRotatorOptions? rotation = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        rotation ??= new WorkloadCertificateRotatorOptions();
+        rotation.Validate();
+        var services = builder.Services;
+        var host = services.FirstOrDefault(d => d.ServiceType == typeof(CertificateAuthorityHostOptions))?.ImplementationInstance as CertificateAuthorityHostOptions
+            ?? throw new InvalidOperationException("AddWorkloadSecrets needs the certificate authority: call AddCertificateAuthority first.");
+
+        var nodeHash = new WorkloadIdentityNodeHash(host.Authority.TrustDomain);
+        services.TryAddSingleton(sp => new WorkloadCertificateRotator(
+            sp.GetRequiredService<RotatingCertificateAuthority>(), rotation, sp.GetRequiredService<TimeProvider>()));
+        services.TryAddKeyedSingleton(WorkloadSecretsCacheKey, (sp, _) => new SnapshotCache(
+            new SnapshotCacheOptions { NodeHash = nodeHash }, sp.GetRequiredService<TimeProvider>(), sp.GetService<ILogger<SnapshotCache>>()));
+        services.TryAddSingleton(sp => new WorkloadSecretPublisher(
+            sp.GetRequiredService<WorkloadCertificateRotator>(), sp.GetRequiredKeyedService<SnapshotCache>(WorkloadSecretsCacheKey)));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<INodeAuthorizer, SpiffeNodeAuthorizer>(sp =>
+        {
+            var publisher = sp.GetRequiredService<WorkloadSecretPublisher>();
+            return new SpiffeNodeAuthorizer(sp.GetServices<ICallerAuthenticator>(), nodeHash, publisher.GroupOf)
+            {
+                UnclaimedGroup = WorkloadIdentityNodeHash.Unclaimed,
+                OnAuthorized = identity => publisher.Ensure(identity),
+            };
+        }));
+        return builder.AddCache(TypeUrls.Secret, sp => sp.GetRequiredKeyedService<SnapshotCache>(WorkloadSecretsCacheKey));
+    }
+
+    /// <summary>The service key of the <see cref="SnapshotCache"/> that <see cref="AddWorkloadSecrets"/> serves
+    /// secrets from: <c>[FromKeyedServices(WorkloadSecretsCacheKey)] SnapshotCache</c>.</summary>
+    public const string WorkloadSecretsCacheKey = "xds-workload-secrets";
 }

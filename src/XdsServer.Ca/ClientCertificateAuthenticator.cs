@@ -4,21 +4,33 @@ using XdsServer.Ca.Internal;
 
 namespace XdsServer.Ca;
 
-/// <summary>Authenticates a caller by its TLS client certificate: an X.509-SVID issued under this CA's root,
-/// whose single URI SAN is the caller's SPIFFE ID. The chain is checked here too, so a host whose TLS layer
-/// accepts any client certificate still cannot be fooled.</summary>
+/// <summary>Authenticates a caller by its TLS client certificate: an X.509-SVID issued under this CA's root (or,
+/// with a <see cref="RotatingCertificateAuthority"/>, any root of its trust bundle), whose single URI SAN is the
+/// caller's SPIFFE ID. The chain is checked here too, so a host whose TLS layer accepts any client certificate
+/// still cannot be fooled.</summary>
 public sealed class ClientCertificateAuthenticator : ICallerAuthenticator
 {
-    private readonly CertificateAuthority _authority;
+    private readonly Func<(IEnumerable<X509Certificate2> Roots, IEnumerable<X509Certificate2> Intermediates)> _trust;
     private readonly TimeProvider _timeProvider;
 
-    /// <summary>Creates the authenticator.</summary>
+    /// <summary>Creates the authenticator for one fixed CA.</summary>
     /// <param name="authority">The CA whose root client certificates must chain to.</param>
     /// <param name="timeProvider">The clock for validity checks.</param>
     public ClientCertificateAuthenticator(CertificateAuthority authority, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(authority);
-        _authority = authority;
+        _trust = () => ([authority.RootCertificate], Intermediates(authority));
+        _timeProvider = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <summary>Creates the authenticator for a CA that rotates its root: certificates under any root of the
+    /// current trust bundle are accepted (both roots during an overlap).</summary>
+    /// <param name="authority">The rotating CA.</param>
+    /// <param name="timeProvider">The clock for validity checks.</param>
+    public ClientCertificateAuthenticator(RotatingCertificateAuthority authority, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(authority);
+        _trust = () => (authority.TrustBundle.Roots, Intermediates(authority.Current));
         _timeProvider = timeProvider ?? TimeProvider.System;
     }
 
@@ -65,16 +77,18 @@ public sealed class ClientCertificateAuthenticator : ICallerAuthenticator
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         chain.ChainPolicy.VerificationTime = _timeProvider.GetUtcNow().UtcDateTime;
-        chain.ChainPolicy.CustomTrustStore.Add(_authority.RootCertificate);
-        foreach (var intermediate in _authority.CertificateChain.Take(_authority.CertificateChain.Count - 1))
-        {
-            chain.ChainPolicy.ExtraStore.Add(intermediate);
-        }
+        var (roots, intermediates) = _trust();
+        chain.ChainPolicy.CustomTrustStore.AddRange(roots.ToArray());
+        // A client sends its intermediates in the handshake, but the server sees the leaf alone.
+        chain.ChainPolicy.ExtraStore.AddRange(intermediates.ToArray());
         if (!chain.Build(certificate))
         {
             var problems = string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim()));
-            return CallerAuthenticationResult.Fail($"the client certificate does not chain to this CA's root: {problems}");
+            return CallerAuthenticationResult.Fail($"the client certificate does not chain to this CA's trust bundle: {problems}");
         }
         return CallerAuthenticationResult.Success(identity);
     }
+
+    private static IEnumerable<X509Certificate2> Intermediates(CertificateAuthority authority) =>
+        authority.CertificateChain.Take(authority.CertificateChain.Count - 1);
 }

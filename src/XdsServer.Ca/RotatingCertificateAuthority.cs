@@ -33,7 +33,9 @@ public sealed class RotatingCertificateAuthority : IDisposable
         _current = initial;
         _owned.Add(initial);
         _issuer = new WorkloadCertificateIssuer(initial, _options, _timeProvider);
-        _bundle = new TrustBundle([initial.RootCertificate]);
+        // The sequence starts at the clock's Unix seconds and never goes back, so it keeps rising across restarts
+        // (a consumer must not see a lower spiffe_sequence with other roots) as long as the clock does.
+        _bundle = new TrustBundle([initial.RootCertificate], Math.Max(1, _timeProvider.GetUtcNow().ToUnixTimeSeconds()));
     }
 
     /// <summary>Raised after <see cref="Rotate"/> has made a new authority the signer (the bundle then holds both roots).</summary>
@@ -152,7 +154,8 @@ public sealed class RotatingCertificateAuthority : IDisposable
 
     // Each new bundle gets the next sequence number (SPIFFE spiffe_sequence: changed whenever the contents change).
     private TrustBundle BuildBundle() =>
-        new([_current.RootCertificate, .. _retiring.OrderByDescending(r => r.Until).Select(r => r.Root)], checked(_bundle.SequenceNumber + 1));
+        new([_current.RootCertificate, .. _retiring.OrderByDescending(r => r.Until).Select(r => r.Root)], 
+            Math.Max(checked(_bundle.SequenceNumber + 1), _timeProvider.GetUtcNow().ToUnixTimeSeconds()));
 
     private sealed class RetiringRoot(X509Certificate2 root, DateTimeOffset until)
     {

@@ -1,80 +1,80 @@
-using System.Security.Cryptography.X509Certificates;
 using Envoy.Config.Core.V3;
 using XdsServer.Cache;
-using XdsServer.Ca.Internal;
 
 namespace XdsServer.Ca;
 
 /// <summary>
-/// An <see cref="INodeAuthorizer"/> for SDS: a stream may claim a node only when its client certificate is an
-/// X.509-SVID that chains to the CA's current trust bundle and whose SPIFFE ID's group (see
-/// <see cref="WorkloadSecretPublisher.GroupOf"/>) is the group the cache's node hash gives the node. So a
-/// stream authenticated as identity A is never served the snapshot (and secrets) of identity B.
+/// An <see cref="INodeAuthorizer"/> that ties a stream's node to the workload identity its caller proves: the
+/// caller authenticators (a client certificate issued by this CA, a bearer token checked by a token reviewer)
+/// prove a SPIFFE ID, and the stream may claim a node only when that identity's group
+/// (<see cref="WorkloadSecretPublisher.GroupOf"/>) is the group the cache's node hash gives the node. So a
+/// stream authenticated as identity A is never served the snapshot, and the secrets, of identity B.
 /// </summary>
+/// <remarks>
+/// Nodes of <see cref="UnclaimedGroup"/> (when set) claim no identity and are let in without proof: with
+/// <see cref="WorkloadIdentityNodeHash"/> that group holds no secrets, so a plain xDS client that only wants
+/// listeners and clusters needs no credential. With the default (null) every stream must prove an identity.
+/// </remarks>
 public sealed class SpiffeNodeAuthorizer : INodeAuthorizer
 {
-    private readonly RotatingCertificateAuthority _authority;
+    private readonly ICallerAuthenticator[] _authenticators;
     private readonly INodeHash _nodeHash;
     private readonly Func<SpiffeId, string> _groupOf;
-    private readonly TimeProvider _timeProvider;
 
     /// <summary>Creates the authorizer.</summary>
-    /// <param name="authority">Its trust bundle decides which client certificates are trusted (both roots during an overlap).</param>
-    /// <param name="nodeHash">The cache's node-to-group mapping.</param>
+    /// <param name="authenticators">Prove the caller's identity; asked in order, the first success wins.</param>
+    /// <param name="nodeHash">The node-to-group mapping of the cache whose groups are identities.</param>
     /// <param name="groupOf">The group of an identity; null means the SPIFFE ID string (as <see cref="WorkloadSecretPublisher"/>).</param>
-    /// <param name="timeProvider">The clock for certificate validity.</param>
-    public SpiffeNodeAuthorizer(RotatingCertificateAuthority authority, INodeHash nodeHash, Func<SpiffeId, string>? groupOf = null, TimeProvider? timeProvider = null)
+    public SpiffeNodeAuthorizer(IEnumerable<ICallerAuthenticator> authenticators, INodeHash nodeHash, Func<SpiffeId, string>? groupOf = null)
     {
-        ArgumentNullException.ThrowIfNull(authority);
+        ArgumentNullException.ThrowIfNull(authenticators);
         ArgumentNullException.ThrowIfNull(nodeHash);
-        _authority = authority;
+        _authenticators = authenticators.ToArray();
         _nodeHash = nodeHash;
         _groupOf = groupOf ?? (id => id.ToString());
-        _timeProvider = timeProvider ?? TimeProvider.System;
     }
+
+    /// <summary>The group of nodes that claim no identity and need no proof; null (the default) for none.</summary>
+    public string? UnclaimedGroup { get; init; }
+
+    /// <summary>Called with the proven identity each time a stream is let in as that identity, before the stream
+    /// asks for anything (for example to issue and publish the identity's certificate).</summary>
+    public Action<SpiffeId>? OnAuthorized { get; init; }
 
     /// <inheritdoc/>
     public async ValueTask<string?> AuthorizeAsync(XdsStreamContext stream, Node node, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        var connection = stream.HttpContext?.Connection;
-        var certificate = connection is null ? null
-            : connection.ClientCertificate ?? await connection.GetClientCertificateAsync(cancellationToken).ConfigureAwait(false);
-        return Authorize(certificate, node);
-    }
-
-    /// <summary>Returns null when <paramref name="clientCertificate"/> proves the identity of <paramref name="node"/>'s group, or why not.</summary>
-    public string? Authorize(X509Certificate2? clientCertificate, Node node)
-    {
         ArgumentNullException.ThrowIfNull(node);
-        if (clientCertificate is null)
+        var claimed = _nodeHash.GetGroup(node);
+        if (UnclaimedGroup is not null && string.Equals(claimed, UnclaimedGroup, StringComparison.Ordinal))
         {
-            return "the stream presented no client certificate";
+            return null;
         }
-        var uris = SubjectAlternativeNames.ReadUris(clientCertificate);
-        if (uris is not [var uri] || !SpiffeId.TryParse(uri, out var identity))
+        if (stream.HttpContext is not { } http)
         {
-            return "the client certificate does not carry exactly one SPIFFE ID URI SAN";
+            return "the stream has no connection to authenticate";
         }
-        var bundle = _authority.TrustBundle;
-        using (var chain = new X509Chain())
+
+        var failures = new List<string>(_authenticators.Length);
+        foreach (var authenticator in _authenticators)
         {
-            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-            chain.ChainPolicy.VerificationTime = _timeProvider.GetUtcNow().UtcDateTime;
-            chain.ChainPolicy.CustomTrustStore.AddRange(bundle.Roots.ToArray());
-            // A client sends its intermediates in the handshake, but the server sees the leaf alone.
-            var signingChain = _authority.Current.CertificateChain;
-            chain.ChainPolicy.ExtraStore.AddRange(signingChain.Take(signingChain.Count - 1).ToArray());
-            if (!chain.Build(clientCertificate))
+            var result = await authenticator.AuthenticateAsync(http, cancellationToken).ConfigureAwait(false);
+            if (!result.Succeeded)
             {
-                return $"the client certificate of {identity} does not chain to the trust bundle";
+                failures.Add($"{authenticator.Name}: {result.Failure}");
+                continue;
             }
+            var identity = result.Identity!;
+            var proven = _groupOf(identity);
+            if (!string.Equals(proven, claimed, StringComparison.Ordinal))
+            {
+                return $"node '{node.Id}' belongs to group '{claimed}', but the caller proved {identity} (group '{proven}') by {authenticator.Name}";
+            }
+            OnAuthorized?.Invoke(identity);
+            return null;
         }
-        var expected = _groupOf(identity);
-        var actual = _nodeHash.GetGroup(node);
-        return string.Equals(expected, actual, StringComparison.Ordinal)
-            ? null
-            : $"node '{node.Id}' belongs to group '{actual}', but the client certificate proves {identity} (group '{expected}')";
+        var detail = failures.Count == 0 ? "no caller authenticator is configured" : string.Join("; ", failures);
+        return $"node '{node.Id}' claims group '{claimed}', which needs a proven workload identity: {detail}";
     }
 }

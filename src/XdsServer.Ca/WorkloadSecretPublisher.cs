@@ -28,6 +28,7 @@ public sealed class WorkloadSecretPublisher : IDisposable
     private readonly WorkloadCertificateRotator _rotator;
     private readonly SnapshotCache _cache;
     private readonly Lock _lock = new();
+    private readonly Dictionary<SpiffeId, long> _published = [];
 
     /// <summary>Publishes the rotator's current credentials now and each change from then on.</summary>
     /// <param name="rotator">The source of credentials.</param>
@@ -89,6 +90,26 @@ public sealed class WorkloadSecretPublisher : IDisposable
         {
             var builder = _cache.TryGetSnapshot(group, out var current) ? current.ToBuilder() : Snapshot.CreateBuilder();
             _cache.SetSnapshot(group, builder.Set(certificate).Set(rootCa).Build());
+            _published[credential.Identity] = credential.Generation;
+        }
+    }
+
+    /// <summary>Makes sure <paramref name="identity"/> has a credential (issuing its first one when the rotator does
+    /// not hold it yet) and that its secrets are in its group's snapshot; cheap when both are already so.</summary>
+    /// <returns>The identity's current credential.</returns>
+    public WorkloadCredential Ensure(SpiffeId identity)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        var credential = _rotator.Add(identity); // a first issue publishes through CredentialChanged
+        lock (_lock)
+        {
+            var current = _rotator.Get(identity) ?? credential;
+            if (!_published.TryGetValue(identity, out var generation) || generation < current.Generation
+                || !_cache.TryGetSnapshot(GroupOf(identity), out _))
+            {
+                Publish(current);
+            }
+            return current;
         }
     }
 

@@ -114,7 +114,22 @@ public static class XdsServerBuilderExtensions
         ArgumentNullException.ThrowIfNull(type);
         builder.Services.AddKeyedSingleton(type.TypeUrl,
             (sp, _) => new LinearCache(type, sp.GetService<ILogger<LinearCache>>()));
-        builder.Routes().ByType[type.TypeUrl] = sp => sp.GetRequiredKeyedService<LinearCache>(type.TypeUrl);
+        return builder.AddCache(type.TypeUrl, sp => sp.GetRequiredKeyedService<LinearCache>(type.TypeUrl));
+    }
+
+    /// <summary>Serves the type <paramref name="typeUrl"/> from the cache <paramref name="factory"/> returns (resolved
+    /// once, when the server starts), whatever the default cache is. A later call for the same type replaces
+    /// the earlier one.</summary>
+    /// <param name="builder">The xDS server builder.</param>
+    /// <param name="typeUrl">The type URL, such as <see cref="TypeUrls.Secret"/>.</param>
+    /// <param name="factory">Returns the cache for that type.</param>
+    /// <returns>The builder, for chaining.</returns>
+    public static IXdsServerBuilder AddCache(this IXdsServerBuilder builder, string typeUrl, Func<IServiceProvider, ICache> factory)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrEmpty(typeUrl);
+        ArgumentNullException.ThrowIfNull(factory);
+        builder.Routes().ByType[typeUrl] = factory;
         return builder;
     }
 

@@ -154,8 +154,10 @@ public sealed class SpiffeBundleTests
         var published = new List<long>();
         authority.TrustBundleChanged += (_, e) => published.Add(Parse(e.TrustBundle.ToSpiffeBundleJson()).GetProperty("spiffe_sequence").GetInt64());
 
+        // The sequence starts at the clock's Unix seconds, so it keeps rising across restarts.
+        var start = clock.GetUtcNow().ToUnixTimeSeconds();
         var first = Parse(authority.TrustBundle.ToSpiffeBundleJson());
-        Assert.Equal(1, first.GetProperty("spiffe_sequence").GetInt64());
+        Assert.Equal(start, first.GetProperty("spiffe_sequence").GetInt64());
         Assert.Equal(oldRoot, Certificate(Assert.Single(first.GetProperty("keys").EnumerateArray())));
 
         var next = CertificateAuthority.CreateSelfSigned(timeProvider: clock);
@@ -164,8 +166,8 @@ public sealed class SpiffeBundleTests
 
         // During the overlap: both roots, the new one first.
         var during = Parse(authority.TrustBundle.ToSpiffeBundleJson());
-        Assert.Equal(2, during.GetProperty("spiffe_sequence").GetInt64());
-        Assert.Equal(2, authority.TrustBundle.SequenceNumber);
+        Assert.Equal(start + 1, during.GetProperty("spiffe_sequence").GetInt64());
+        Assert.Equal(start + 1, authority.TrustBundle.SequenceNumber);
         var keys = during.GetProperty("keys").EnumerateArray().ToArray();
         Assert.Equal(2, keys.Length);
         Assert.Equal(next.RootCertificate.RawData, Certificate(keys[0]));
@@ -175,16 +177,17 @@ public sealed class SpiffeBundleTests
         clock.Advance(overlap - TimeSpan.FromMinutes(1));
         Assert.Equal(2, Parse(authority.TrustBundle.ToSpiffeBundleJson()).GetProperty("keys").GetArrayLength());
 
-        // The overlap ends: the old root leaves and the number rises again.
+        // The overlap ends: the old root leaves and the number rises again (to the clock, 30 h later).
         clock.Advance(TimeSpan.FromMinutes(1));
         var after = Parse(authority.TrustBundle.ToSpiffeBundleJson());
-        Assert.Equal(3, after.GetProperty("spiffe_sequence").GetInt64());
+        var ended = clock.GetUtcNow().ToUnixTimeSeconds();
+        Assert.Equal(ended, after.GetProperty("spiffe_sequence").GetInt64());
         Assert.Equal(next.RootCertificate.RawData, Certificate(Assert.Single(after.GetProperty("keys").EnumerateArray())));
 
         // A rotation with no overlap still makes a new revision.
         authority.Rotate(CertificateAuthority.CreateSelfSigned(timeProvider: clock), TimeSpan.Zero);
-        Assert.Equal(4, authority.TrustBundle.SequenceNumber);
-        Assert.Equal([2L, 3L, 4L], published);
+        Assert.Equal(ended + 1, authority.TrustBundle.SequenceNumber);
+        Assert.Equal([start + 1, ended, ended + 1], published);
     }
 
     [Theory]

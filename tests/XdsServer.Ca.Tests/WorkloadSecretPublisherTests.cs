@@ -99,24 +99,23 @@ public sealed class WorkloadSecretPublisherTests : IDisposable
     }
 
     [Fact]
-    public void The_node_authorizer_lets_a_stream_claim_only_the_node_group_of_its_certificates_identity()
+    public void A_node_claims_an_identity_by_istio_metadata_or_a_spiffe_node_id_and_nothing_else()
     {
-        var authorizer = new SpiffeNodeAuthorizer(_authority, NodeHash.ById, timeProvider: _clock);
-        var nodeA = new Node { Id = A.ToString() };
-        var nodeB = new Node { Id = B.ToString() };
-        using var certA = LoadWithKey(_rotator.Add(A));
+        var hash = new WorkloadIdentityNodeHash("cluster.local");
+        var istio = new Node { Id = "sidecar~10.0.0.1~pod.a~a.svc.cluster.local", Metadata = new Google.Protobuf.WellKnownTypes.Struct() };
+        istio.Metadata.Fields["NAMESPACE"] = Google.Protobuf.WellKnownTypes.Value.ForString("a");
+        istio.Metadata.Fields["SERVICE_ACCOUNT"] = Google.Protobuf.WellKnownTypes.Value.ForString("alpha");
+        Assert.Equal(A.ToString(), hash.GetGroup(istio));
+        Assert.Equal(B.ToString(), hash.GetGroup(new Node { Id = B.ToString() }));
 
-        Assert.Null(authorizer.Authorize(certA, nodeA));
-        Assert.Contains("group", authorizer.Authorize(certA, nodeB), StringComparison.Ordinal);
-        Assert.Contains("no client certificate", authorizer.Authorize(null, nodeA), StringComparison.Ordinal);
-
-        using var foreignCa = CertificateAuthority.CreateSelfSigned(timeProvider: _clock);
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var foreign = new WorkloadCertificateIssuer(foreignCa, timeProvider: _clock).Issue(TestCa.Csr(key), A);
-        using var foreignCert = X509Certificate2.CreateFromPem(foreign.CertificatePem);
-        Assert.Contains("trust bundle", authorizer.Authorize(foreignCert, nodeA), StringComparison.Ordinal);
+        // No claim: a plain id, another trust domain, a malformed service account, a non-string value.
+        Assert.Equal(WorkloadIdentityNodeHash.Unclaimed, hash.GetGroup(new Node { Id = "envoy-1" }));
+        Assert.Equal(WorkloadIdentityNodeHash.Unclaimed, hash.GetGroup(new Node { Id = "spiffe://example.org/ns/a/sa/alpha" }));
+        var malformed = istio.Clone();
+        malformed.Metadata.Fields["SERVICE_ACCOUNT"] = Google.Protobuf.WellKnownTypes.Value.ForString("al/pha");
+        Assert.Null(hash.ClaimedIdentity(malformed));
+        var numeric = istio.Clone();
+        numeric.Metadata.Fields["NAMESPACE"] = Google.Protobuf.WellKnownTypes.Value.ForNumber(1);
+        Assert.Equal(WorkloadIdentityNodeHash.Unclaimed, hash.GetGroup(numeric));
     }
-
-    private static X509Certificate2 LoadWithKey(WorkloadCredential credential) =>
-        X509Certificate2.CreateFromPem(credential.Certificate.CertificatePem, credential.PrivateKeyPem);
 }

@@ -21,19 +21,19 @@ public sealed class XdsProtocolClient : IAsyncDisposable
     private readonly Channel<object> _responses = Channel.CreateUnbounded<object>();
     private readonly Task _reader;
 
-    private XdsProtocolClient(Uri server, Node node, bool delta, bool read, GrpcChannelOptions? options)
+    private XdsProtocolClient(Uri server, Node node, bool delta, bool read, GrpcChannelOptions? options, Grpc.Core.Metadata? headers = null)
     {
         Node = node;
         _channel = GrpcChannel.ForAddress(server, options ?? new GrpcChannelOptions { MaxReceiveMessageSize = null });
         var ads = new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(_channel);
         if (delta)
         {
-            _delta = ads.DeltaAggregatedResources(cancellationToken: _cts.Token);
+            _delta = ads.DeltaAggregatedResources(headers, cancellationToken: _cts.Token);
             _reader = read ? Pump(_delta.ResponseStream) : Task.CompletedTask;
         }
         else
         {
-            _sotw = ads.StreamAggregatedResources(cancellationToken: _cts.Token);
+            _sotw = ads.StreamAggregatedResources(headers, cancellationToken: _cts.Token);
             _reader = read ? Pump(_sotw.ResponseStream) : Task.CompletedTask;
         }
     }
@@ -52,6 +52,11 @@ public sealed class XdsProtocolClient : IAsyncDisposable
     /// <summary>Opens a delta ADS stream.</summary>
     public static XdsProtocolClient Delta(Uri server, string nodeId, bool read = true) =>
         new(server, new Node { Id = nodeId, Cluster = "test" }, delta: true, read, null);
+
+    /// <summary>Opens an ADS stream with a node, channel options (a TLS handler with a client certificate, say) and
+    /// request headers (an <c>authorization</c> bearer token, say) of the caller's choosing.</summary>
+    public static XdsProtocolClient Open(Uri server, Node node, bool delta = false, GrpcChannelOptions? options = null, Grpc.Core.Metadata? headers = null) =>
+        new(server, node, delta, read: true, options ?? new GrpcChannelOptions { MaxReceiveMessageSize = null }, headers);
 
     /// <summary>Sends a SotW request; the first request of the stream carries the node.</summary>
     public Task SendAsync(string typeUrl, IEnumerable<string>? names = null, string version = "", string nonce = "",

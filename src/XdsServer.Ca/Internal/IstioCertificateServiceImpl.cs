@@ -6,7 +6,7 @@ namespace XdsServer.Ca.Internal;
 
 /// <summary><c>istio.v1.auth.IstioCertificateService</c>: signs a CSR for the caller's proven identity.</summary>
 internal sealed class IstioCertificateServiceImpl(
-    WorkloadCertificateIssuer issuer,
+    RotatingCertificateAuthority authority,
     CertificateAuthorityHostOptions options,
     IEnumerable<ICallerAuthenticator> authenticators,
     ILogger<IstioCertificateServiceImpl> logger) : IstioCertificateService.IstioCertificateServiceBase
@@ -30,7 +30,7 @@ internal sealed class IstioCertificateServiceImpl(
         try
         {
             // Issue 4 §2: the certificate's identity is the caller's proven identity, never what the CSR asks for.
-            issued = issuer.Issue(request.Csr, identity, lifetime);
+            issued = authority.Issuer.Issue(request.Csr, identity, lifetime); // the issuer of the current root
         }
         catch (CertificateRequestException ex)
         {

@@ -79,6 +79,8 @@ public sealed class FileServerEndToEndTests(Xunit.Abstractions.ITestOutputHelper
     [InlineData("bad URL", "--urls", "http://127.0.0.1:18000;http://example.com:1", "--resources", ".")]
     [InlineData("missing --urls", "--resources", ".")]
     [InlineData("unknown argument", "--urls", "http://127.0.0.1:18000", "--resources", ".", "--verbose")]
+    [InlineData("need --ca", "--urls", "http://127.0.0.1:18000", "--resources", ".", "--ca-tokens", "tokens.json")]
+    [InlineData("token file", "--urls", "http://127.0.0.1:18000", "--resources", ".", "--ca", "ca", "--ca-tokens", "/no/such/tokens.json")]
     public async Task Bad_arguments_exit_with_2_and_a_usage_line(string error, params string[] args)
     {
         await using var server = await FileServerProcess.StartAsync(args);
