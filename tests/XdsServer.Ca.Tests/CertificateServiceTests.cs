@@ -105,6 +105,25 @@ public sealed class CertificateServiceTests(CaServer server) : IClassFixture<CaS
     }
 
     [Fact]
+    public async Task An_openssl_CSR_altered_after_signing_is_refused_naming_the_signature()
+    {
+        var csr = await OpenSslCsrAsync("ec", "-pkeyopt", "ec_paramgen_curve:prime256v1");
+        // Rename the subject's organisation inside the signed part: still a well-formed CSR, no longer its signer's.
+        var fields = PemEncoding.Find(csr);
+        var der = Convert.FromBase64String(csr[fields.Base64Data]);
+        var at = der.AsSpan().IndexOf("evil"u8);
+        Assert.True(at > 0, "the subject is in the CSR");
+        "good"u8.CopyTo(der.AsSpan(at));
+        var tampered = PemEncoding.WriteString("CERTIFICATE REQUEST", der);
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => server.Client.CreateCertificateAsync(
+            new IstioCertificateRequest { Csr = tampered }, Bearer(CaServer.WebToken), Deadline).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("signature does not verify", error.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Without_a_token_the_caller_is_unauthenticated()
     {
         var csr = P256Csr();
