@@ -130,7 +130,7 @@ public sealed class WorkloadCertificateIssuer
         switch (publicKey.Oid.Value)
         {
             case WellKnownOids.RsaEncryption:
-                using (var rsa = publicKey.GetRSAPublicKey()!)
+                using (var rsa = ImportRsa(publicKey))
                 {
                     if (rsa.KeySize < CertificateAuthorityOptions.MinRsaKeySize)
                     {
@@ -150,6 +150,19 @@ public sealed class WorkloadCertificateIssuer
             default:
                 throw new CertificateRequestException(CertificateRequestError.UnsupportedKey,
                     $"CSR key type {publicKey.Oid.FriendlyName ?? publicKey.Oid.Value} is not supported; use ECDSA P-256/P-384 or RSA ≥ 2048.");
+        }
+    }
+
+    private static RSA ImportRsa(PublicKey publicKey)
+    {
+        try
+        {
+            return publicKey.GetRSAPublicKey() ?? throw new CryptographicException("no RSA key");
+        }
+        catch (CryptographicException ex)
+        {
+            // Well-formed outside, garbage inside the key's BIT STRING: the caller's mistake, not the CA's.
+            throw new CertificateRequestException(CertificateRequestError.MalformedRequest, $"CSR's RSA public key cannot be decoded: {ex.Message}", ex);
         }
     }
 
@@ -180,7 +193,7 @@ public sealed class WorkloadCertificateIssuer
         }
         catch (CryptographicException ex)
         {
-            throw new CertificateRequestException(CertificateRequestError.BadSignature, "CSR signature does not verify with the CSR's public key.", ex);
+            throw new CertificateRequestException(CertificateRequestError.BadSignature, $"CSR signature does not verify with the CSR's public key ({ex.Message}).", ex);
         }
     }
 

@@ -197,6 +197,43 @@ public sealed class WorkloadCertificateIssuerTests : IDisposable
     }
 
     [Fact]
+    public void A_csr_whose_rsa_key_does_not_decode_is_refused_as_malformed()
+    {
+        // A PKCS#10 request that is well-formed outside, with an rsaEncryption key whose bits are not an RSA key.
+        var writer = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
+        using (writer.PushSequence())
+        {
+            using (writer.PushSequence()) // CertificationRequestInfo
+            {
+                writer.WriteInteger(0);
+                writer.WriteEncodedValue(new X500DistinguishedName("CN=broken").RawData);
+                using (writer.PushSequence()) // SubjectPublicKeyInfo
+                {
+                    using (writer.PushSequence())
+                    {
+                        writer.WriteObjectIdentifier("1.2.840.113549.1.1.1");
+                        writer.WriteNull();
+                    }
+                    writer.WriteBitString("not an RSA key at all"u8);
+                }
+                writer.WriteEncodedValue([0xA0, 0x00]); // attributes [0], empty
+            }
+            using (writer.PushSequence())
+            {
+                writer.WriteObjectIdentifier("1.2.840.113549.1.1.11"); // sha256WithRSAEncryption
+                writer.WriteNull();
+            }
+            writer.WriteBitString(new byte[256]);
+        }
+        var pem = PemEncoding.WriteString("CERTIFICATE REQUEST", writer.Encode());
+
+        var ex = Assert.Throws<CertificateRequestException>(() => _issuer.Issue(pem, Caller));
+
+        Assert.Equal(CertificateRequestError.MalformedRequest, ex.Reason);
+        Assert.Contains("RSA public key cannot be decoded", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Tampered_csr_signature_is_refused()
     {
         // Change the signed subject after signing: the signature is well-formed but no longer matches.
