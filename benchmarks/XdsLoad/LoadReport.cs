@@ -57,6 +57,10 @@ internal sealed record LoadReport
 
     public int Synced { get; set; }
 
+    /// <summary>Reconnect: from dropping every connection to the last response it caused (or to every stream open
+    /// again on the server when none came).</summary>
+    public double? ReconnectSeconds { get; set; }
+
     public List<UpdateReport> Updates { get; } = [];
 
     public Distribution? AllUpdatesMs { get; set; }
@@ -107,6 +111,11 @@ internal sealed record LoadReport
         if (InitialSyncMs is { } sync)
         {
             s.AppendLine(c, $"initial sync: {Synced}/{Proxies} proxies ACKed the whole config; all in {InitialSyncSeconds:F2} s (per proxy p50 {sync.P50:F0} ms, p99 {sync.P99:F0} ms)");
+        }
+
+        if (ReconnectSeconds is { } reconnect)
+        {
+            s.AppendLine(c, $"reconnect: every stream reopened and re-synced {reconnect:F2} s after all connections dropped");
         }
 
         if (Updates.Count > 0)

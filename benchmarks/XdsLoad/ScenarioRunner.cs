@@ -46,7 +46,7 @@ internal static class ScenarioRunner
         await InitialSyncAsync(o, fleet, monitor, report).ConfigureAwait(false);
         if (o.Scenario == "reconnect")
         {
-            await ReconnectAsync(o, fleet, monitor, report).ConfigureAwait(false);
+            await ReconnectAsync(o, server, fleet, monitor, report).ConfigureAwait(false);
         }
 
         if (o.Updates > 0 && report.Synced > 0)
@@ -98,32 +98,40 @@ internal static class ScenarioRunner
         }
     }
 
-    /// <summary>Drops every connection, reconnects with what each proxy holds, waits until the responses stop.</summary>
-    private static async Task ReconnectAsync(LoadOptions o, ProxyFleet fleet, ProcessMonitor monitor, LoadReport report)
+    /// <summary>Drops every connection, reconnects with what each proxy holds, and waits until the server has every
+    /// stream open again and nothing has arrived for two seconds (a delta server that re-sends nothing is silent).</summary>
+    private static async Task ReconnectAsync(LoadOptions o, ServerHandle server, ProxyFleet fleet, ProcessMonitor monitor, LoadReport report)
     {
         var phase = new Phase(monitor, fleet);
         var redundant = fleet.RedundantResends;
+        var start = Stopwatch.GetTimestamp();
         await fleet.ReconnectAsync().ConfigureAwait(false);
-        if (!await ProxyFleet.WaitAsync(() => fleet.ConnectedCount == o.Proxies, o.Timeout).ConfigureAwait(false))
+        var deadline = Stopwatch.GetTimestamp() + (long)(o.Timeout.TotalSeconds * Stopwatch.Frequency);
+        while (fleet.ConnectedCount < o.Proxies || (await server.StatsAsync().ConfigureAwait(false)).OpenStreams < o.Proxies)
         {
-            report.Failures.Add($"{o.Proxies - fleet.ConnectedCount} proxies did not reopen their stream");
-        }
-
-        // Quiet for one second: the server has re-sent whatever it re-sends.
-        var last = -1L;
-        await ProxyFleet.WaitAsync(() =>
-        {
-            var now = fleet.Responses;
-            var quiet = now == last;
-            last = now;
-            if (!quiet)
+            if (Stopwatch.GetTimestamp() > deadline)
             {
-                Thread.Sleep(950);
+                report.Failures.Add($"only {fleet.ConnectedCount}/{o.Proxies} proxies reopened their stream within {o.Timeout.TotalSeconds:F0} s");
+                break;
             }
 
-            return quiet;
-        }, o.Timeout).ConfigureAwait(false);
-        report.Phases.Add(phase.End("reconnect"));
+            await Task.Delay(100).ConfigureAwait(false);
+        }
+
+        var lastActivity = Stopwatch.GetTimestamp();
+        var responses = fleet.Responses;
+        while (Stopwatch.GetElapsedTime(lastActivity) < TimeSpan.FromSeconds(2) && Stopwatch.GetTimestamp() < deadline)
+        {
+            await Task.Delay(100).ConfigureAwait(false);
+            if (fleet.Responses != responses)
+            {
+                responses = fleet.Responses;
+                lastActivity = Stopwatch.GetTimestamp();
+            }
+        }
+
+        report.Phases.Add(phase.End("reconnect (incl. 2 s quiet)"));
+        report.ReconnectSeconds = Milliseconds(lastActivity - start) / 1000;
         if (o.IsDelta)
         {
             report.RedundantResends = fleet.RedundantResends - redundant;
