@@ -4,6 +4,7 @@
 #   openssl (Debian) for the CA tests, which check issued certificates with the real tool
 #   @grpc/grpc-js-xds (npm ci from the committed lockfile) for tests/clients/node
 # Grpc.Core (tests/clients/GrpcCoreClient) comes from NuGet with the solution build.
+# Last, a short load run (benchmarks/XdsLoad --scenario ci, SotW and delta) must converge without a NACK.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -33,3 +34,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
 fi
 
 dotnet test Xds.sln -c Release
+
+# A short load run against XdsLoad.Server in its own process (built by the solution build above): 200 simulated
+# proxies, initial sync and 5 churn updates, SotW then delta. It fails the script when a proxy does not converge
+# or a NACK appears on either side (a correctness check, not a timing check).
+for protocol in sotw delta; do
+  dotnet run -c Release --no-build --project benchmarks/XdsLoad -- --scenario ci --protocol "$protocol"
+done
