@@ -41,3 +41,15 @@ dotnet test Xds.sln -c Release
 for protocol in sotw delta; do
   dotnet run -c Release --no-build --project benchmarks/XdsLoad -- --scenario ci --protocol "$protocol"
 done
+
+# The check itself must catch a NACK: in the nack self-test every proxy rejects a cluster, so it has to fail.
+if nack_out=$(dotnet run -c Release --no-build --project benchmarks/XdsLoad -- --scenario nack --protocol sotw 2>&1); then
+  echo "$nack_out"
+  echo "test.sh: XdsLoad --check passed a run in which every proxy NACKed"
+  exit 1
+fi
+if ! grep -q "check: FAILED: .*NACKs: 20 by proxies, 20 seen by the server" <<<"$nack_out"; then
+  echo "$nack_out"
+  echo "test.sh: the XdsLoad nack self-test failed for another reason than the expected NACKs"
+  exit 1
+fi

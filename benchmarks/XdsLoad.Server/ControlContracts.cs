@@ -1,6 +1,7 @@
 namespace XdsLoad.Server;
 
-/// <summary>Body of <c>POST /update</c>: <c>{"kind":"churn","fraction":0.01}</c> or <c>{"kind":"full-change"}</c>.</summary>
+/// <summary>Body of <c>POST /update</c>: <c>{"kind":"churn","fraction":0.01}</c>, <c>{"kind":"full-change"}</c> or
+/// <c>{"kind":"bad-cluster"}</c> (a cluster every proxy must NACK).</summary>
 internal sealed record UpdateRequest
 {
     public string Kind { get; init; } = "churn";

@@ -94,6 +94,17 @@ internal sealed class MeshModel(MeshShape shape)
         return builder.Build();
     }
 
+    /// <summary>The next snapshot with cluster <c>svc-0</c> made invalid for Envoy (an EDS cluster without
+    /// eds_config, which Envoy rejects but the snapshot's consistency check does not look at): every proxy must
+    /// NACK it. A self-test of NACK detection.</summary>
+    public Snapshot BadCluster(Snapshot current)
+    {
+        Generation++;
+        var cluster = Cluster(0);
+        cluster.EdsClusterConfig = null;
+        return current.ToBuilder().Set(cluster).Build();
+    }
+
     private static string ServiceName(int i) => $"svc-{i}";
 
     private static ClusterProto Cluster(int i) => new()

@@ -47,7 +47,8 @@ internal sealed class SnapshotTarget(SnapshotCache cache, AckCounter counter) : 
     {
         "churn" => model.Churn(current, request.Fraction),
         "full-change" => model.FullChange(current),
-        _ => throw new ArgumentException($"unknown update kind '{request.Kind}' (churn, full-change)"),
+        "bad-cluster" => model.BadCluster(current),
+        _ => throw new ArgumentException($"unknown update kind '{request.Kind}' (churn, full-change, bad-cluster)"),
     };
 
     internal static SetupResult Describe(Snapshot snapshot, int generation) => new(

@@ -8,6 +8,7 @@ internal sealed record LoadOptions
     public const string Usage = """
         XdsLoad: N simulated Envoy proxies over ADS against XdsLoad.Server (started here unless attached).
           --scenario S             mesh-10k | churn | full-change | stalled | reconnect | floor | ci   (default churn)
+                                   nack: self-test, one update every proxy must NACK (so --check must fail)
           --proxies N              simulated proxies (default: 10000 for mesh-10k, 200 for ci, else 1000)
           --protocol P             sotw | delta (default sotw)
           --updates K              churn updates (default 60; ci 5; stalled 10)
@@ -18,6 +19,7 @@ internal sealed record LoadOptions
           --streams-per-connection M  proxies multiplexed on one HTTP/2 connection (default 1)
           --timeout T              how long to wait for convergence after the last change (default 60s)
           --json FILE              also write the report as JSON
+          --max-server-rss MIB     stop waiting for the initial sync when the server's RSS passes this (default 12000)
           --check                  exit 1 if a proxy fails to converge or any NACK is seen (implied by ci)
           --floor                  run against the floor server (implied by the floor scenario)
           --server-pid PID --server-url URL --control-url URL   attach to a running XdsLoad.Server
@@ -43,6 +45,8 @@ internal sealed record LoadOptions
     public int StreamsPerConnection { get; init; } = 1;
 
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    public int MaxServerRssMiB { get; init; } = 12_000;
 
     public string? Json { get; init; }
 
@@ -83,6 +87,7 @@ internal sealed record LoadOptions
                 case "--streams-per-connection": o = o with { StreamsPerConnection = Int(Value()) }; break;
                 case "--timeout": o = o with { Timeout = Time(Value()) }; break;
                 case "--json": o = o with { Json = Value() }; break;
+                case "--max-server-rss": o = o with { MaxServerRssMiB = Int(Value()) }; break;
                 case "--check": o = o with { Check = true }; break;
                 case "--floor": o = o with { Floor = true }; break;
                 case "--server-pid": o = o with { ServerPid = Int(Value()) }; break;
@@ -93,7 +98,7 @@ internal sealed record LoadOptions
             }
         }
 
-        if (o.Scenario is not ("mesh-10k" or "churn" or "full-change" or "stalled" or "reconnect" or "floor" or "ci"))
+        if (o.Scenario is not ("mesh-10k" or "churn" or "full-change" or "stalled" or "reconnect" or "floor" or "ci" or "nack"))
         {
             throw new ArgumentException($"unknown scenario '{o.Scenario}'");
         }
@@ -111,11 +116,12 @@ internal sealed record LoadOptions
         var ci = o.Scenario == "ci";
         return o with
         {
-            Proxies = proxies ?? o.Scenario switch { "mesh-10k" => 10_000, "ci" => 200, _ => 1000 },
-            Updates = updates ?? o.Scenario switch { "ci" => 5, "stalled" => 10, "reconnect" => 1, "full-change" => 1, "mesh-10k" => 0, _ => 60 },
+            Proxies = proxies ?? o.Scenario switch { "mesh-10k" => 10_000, "ci" => 200, "nack" => 20, _ => 1000 },
+            Updates = updates ?? o.Scenario switch { "ci" => 5, "stalled" => 10, "reconnect" => 1, "full-change" => 1, "nack" => 1, "mesh-10k" => 0, _ => 60 },
             Interval = interval ?? (ci ? TimeSpan.FromMilliseconds(200) : TimeSpan.FromSeconds(1)),
-            Timeout = ci && o.Timeout == TimeSpan.FromSeconds(60) ? TimeSpan.FromSeconds(20) : o.Timeout,
-            Check = o.Check || ci,
+            Timeout = o.Scenario == "nack" && o.Timeout == TimeSpan.FromSeconds(60) ? TimeSpan.FromSeconds(3)
+                : ci && o.Timeout == TimeSpan.FromSeconds(60) ? TimeSpan.FromSeconds(20) : o.Timeout,
+            Check = o.Check || ci || o.Scenario == "nack",
             Floor = o.Floor || o.Scenario == "floor",
             StreamsPerConnection = Math.Max(1, o.StreamsPerConnection),
         };

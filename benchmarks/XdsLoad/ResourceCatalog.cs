@@ -87,6 +87,12 @@ internal sealed class ResourceCatalog
                     var cluster = ClusterProto.Parser.ParseFrom(any.Value);
                     if (cluster.Type == ClusterProto.Types.DiscoveryType.Eds)
                     {
+                        if (cluster.EdsClusterConfig?.EdsConfig is null)
+                        {
+                            // As Envoy: an EDS cluster needs eds_cluster_config.eds_config.
+                            return new Derived([], $"EDS cluster '{cluster.Name}' has no eds_config");
+                        }
+
                         // "The endpoint resource of an EDS cluster is eds_cluster_config.service_name, or the cluster name."
                         var service = cluster.EdsClusterConfig?.ServiceName;
                         names.Add(Intern(string.IsNullOrEmpty(service) ? cluster.Name : service));

@@ -86,7 +86,13 @@ internal static class ScenarioRunner
         var start = Stopwatch.GetTimestamp();
         fleet.Start(resume: false);
         var timeout = o.Timeout + TimeSpan.FromMilliseconds(o.Proxies * 10.0);
-        var all = await ProxyFleet.WaitAsync(() => fleet.SyncedCount == o.Proxies, timeout).ConfigureAwait(false);
+        var all = await ProxyFleet.WaitAsync(() => fleet.SyncedCount == o.Proxies || monitor.PeakRssMiB > o.MaxServerRssMiB, timeout)
+            .ConfigureAwait(false) && fleet.SyncedCount == o.Proxies;
+        if (monitor.PeakRssMiB > o.MaxServerRssMiB)
+        {
+            report.Failures.Add($"stopped: server RSS {monitor.PeakRssMiB:F0} MiB passed --max-server-rss {o.MaxServerRssMiB} MiB");
+        }
+
         report.Phases.Add(phase.End("initial sync"));
         var perProxy = fleet.Proxies.Where(p => p.Synced).Select(p => Milliseconds(p.SyncedAt - start)).ToList();
         report.Synced = perProxy.Count;
@@ -141,7 +147,7 @@ internal static class ScenarioRunner
     private static async Task UpdatesAsync(LoadOptions o, ServerHandle server, ProxyFleet fleet, ProcessMonitor monitor,
         SetupResult setup, LoadReport report)
     {
-        var kind = o.Scenario == "full-change" ? "full-change" : "churn";
+        var kind = o.Scenario switch { "full-change" => "full-change", "nack" => "bad-cluster", _ => "churn" };
         var phase = new Phase(monitor, fleet);
         var results = new List<UpdateResult>();
         var tick = Stopwatch.GetTimestamp();
