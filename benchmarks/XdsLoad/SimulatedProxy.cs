@@ -20,6 +20,7 @@ internal abstract class SimulatedProxy(int index, ProxyFleet fleet)
     private readonly List<AckRecord> _acks = [];
     private readonly string?[] _acked = new string?[XdsType.Count];
     private volatile bool _synced;
+    private bool _connected;
 
     public int Index { get; } = index;
 
@@ -35,7 +36,11 @@ internal abstract class SimulatedProxy(int index, ProxyFleet fleet)
     public long SyncedAt { get; private set; }
 
     /// <summary>True once the current stream has written its first request.</summary>
-    public bool Connected { get; private set; }
+    public bool Connected
+    {
+        get => Volatile.Read(ref _connected);
+        private set => Volatile.Write(ref _connected, value);
+    }
 
     /// <summary>Types this proxy has asked for (it resumes them on reconnect).</summary>
     protected bool[] Requested { get; } = new bool[XdsType.Count];
@@ -55,8 +60,16 @@ internal abstract class SimulatedProxy(int index, ProxyFleet fleet)
     public async Task RunAsync(AggregatedDiscoveryService.AggregatedDiscoveryServiceClient client, bool resume, CancellationToken cancel)
     {
         Connected = false;
+        try
+        {
+            await Fleet.ConnectGate.WaitAsync(cancel).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
         var gated = true;
-        await Fleet.ConnectGate.WaitAsync(cancel).ConfigureAwait(false);
         try
         {
             await RunStreamAsync(client, resume, () =>
