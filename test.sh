@@ -4,6 +4,7 @@
 #   openssl (Debian) for the CA tests, which check issued certificates with the real tool
 #   @grpc/grpc-js-xds (npm ci from the committed lockfile) for tests/clients/node
 # Grpc.Core (tests/clients/GrpcCoreClient) comes from NuGet with the solution build.
+# Last, a short load run (benchmarks/XdsLoad --scenario ci, SotW and delta) must converge without a NACK.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -33,3 +34,22 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
 fi
 
 dotnet test Xds.sln -c Release
+
+# A short load run against XdsLoad.Server in its own process (built by the solution build above): 200 simulated
+# proxies, initial sync and 5 churn updates, SotW then delta. It fails the script when a proxy does not converge
+# or a NACK appears on either side (a correctness check, not a timing check).
+for protocol in sotw delta; do
+  dotnet run -c Release --no-build --project benchmarks/XdsLoad -- --scenario ci --protocol "$protocol"
+done
+
+# The check itself must catch a NACK: in the nack self-test every proxy rejects a cluster, so it has to fail.
+if nack_out=$(dotnet run -c Release --no-build --project benchmarks/XdsLoad -- --scenario nack --protocol sotw 2>&1); then
+  echo "$nack_out"
+  echo "test.sh: XdsLoad --check passed a run in which every proxy NACKed"
+  exit 1
+fi
+if ! grep -q "check: FAILED: .*NACKs: 20 by proxies, 20 seen by the server" <<<"$nack_out"; then
+  echo "$nack_out"
+  echo "test.sh: the XdsLoad nack self-test failed for another reason than the expected NACKs"
+  exit 1
+fi

@@ -1,0 +1,151 @@
+using System.Globalization;
+
+namespace XdsLoad;
+
+/// <summary>The command line.</summary>
+internal sealed record LoadOptions
+{
+    public const string Usage = """
+        XdsLoad: N simulated Envoy proxies over ADS against XdsLoad.Server (started here unless attached).
+          --scenario S             mesh-10k | churn | full-change | stalled | reconnect | floor | ci   (default churn)
+                                   nack: self-test, one update every proxy must NACK (so --check must fail)
+          --proxies N              simulated proxies (default: 10000 for mesh-10k, 200 for ci, else 1000)
+          --protocol P             sotw | delta (default sotw)
+          --updates K              churn updates (default 60; ci 5; stalled 10)
+          --interval T             time between updates: 1s, 250ms (default 1s; ci 200ms)
+          --fraction F             share of load assignments a churn update changes (default 0.01)
+          --services N             services = clusters = load assignments (default 1000)
+          --listeners N            listeners and route configurations (default 100)
+          --streams-per-connection M  proxies multiplexed on one HTTP/2 connection (default 1)
+          --timeout T              how long to wait for convergence after the last change (default 60s)
+          --json FILE              also write the report as JSON
+          --max-server-rss MIB     stop waiting for the initial sync when the server's RSS passes this (default 12000)
+          --check                  exit 1 if a proxy fails to converge or any NACK is seen (implied by ci)
+          --floor                  run against the floor server (implied by the floor scenario)
+          --server-pid PID --server-url URL --control-url URL   attach to a running XdsLoad.Server
+          --server-dll PATH        the XdsLoad.Server.dll to start (default: built alongside)
+        """;
+
+    public string Scenario { get; init; } = "churn";
+
+    public int Proxies { get; init; }
+
+    public string Protocol { get; init; } = "sotw";
+
+    public int Updates { get; init; }
+
+    public TimeSpan Interval { get; init; }
+
+    public double Fraction { get; init; } = 0.01;
+
+    public int Services { get; init; } = 1000;
+
+    public int Listeners { get; init; } = 100;
+
+    public int StreamsPerConnection { get; init; } = 1;
+
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    public int MaxServerRssMiB { get; init; } = 12_000;
+
+    public string? Json { get; init; }
+
+    public bool Check { get; init; }
+
+    public bool Floor { get; init; }
+
+    public int? ServerPid { get; init; }
+
+    public string? ServerUrl { get; init; }
+
+    public string? ControlUrl { get; init; }
+
+    public string? ServerDll { get; init; }
+
+    public bool IsDelta => Protocol == "delta";
+
+    public static LoadOptions Parse(string[] args)
+    {
+        var o = new LoadOptions();
+        int? proxies = null;
+        int? updates = null;
+        TimeSpan? interval = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            var name = args[i];
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{name} needs a value");
+            switch (name)
+            {
+                case "--scenario": o = o with { Scenario = Value() }; break;
+                case "--proxies": proxies = Int(Value()); break;
+                case "--protocol": o = o with { Protocol = Value() }; break;
+                case "--updates": updates = Int(Value()); break;
+                case "--interval": interval = Time(Value()); break;
+                case "--fraction": o = o with { Fraction = double.Parse(Value(), CultureInfo.InvariantCulture) }; break;
+                case "--services": o = o with { Services = Int(Value()) }; break;
+                case "--listeners": o = o with { Listeners = Int(Value()) }; break;
+                case "--streams-per-connection": o = o with { StreamsPerConnection = Int(Value()) }; break;
+                case "--timeout": o = o with { Timeout = Time(Value()) }; break;
+                case "--json": o = o with { Json = Value() }; break;
+                case "--max-server-rss": o = o with { MaxServerRssMiB = Int(Value()) }; break;
+                case "--check": o = o with { Check = true }; break;
+                case "--floor": o = o with { Floor = true }; break;
+                case "--server-pid": o = o with { ServerPid = Int(Value()) }; break;
+                case "--server-url": o = o with { ServerUrl = Value() }; break;
+                case "--control-url": o = o with { ControlUrl = Value() }; break;
+                case "--server-dll": o = o with { ServerDll = Value() }; break;
+                default: throw new ArgumentException($"unknown option '{name}'");
+            }
+        }
+
+        if (o.Scenario is not ("mesh-10k" or "churn" or "full-change" or "stalled" or "reconnect" or "floor" or "ci" or "nack"))
+        {
+            throw new ArgumentException($"unknown scenario '{o.Scenario}'");
+        }
+
+        if (o.Protocol is not ("sotw" or "delta"))
+        {
+            throw new ArgumentException($"unknown protocol '{o.Protocol}' (sotw, delta)");
+        }
+
+        if ((o.ServerUrl is null) != (o.ControlUrl is null))
+        {
+            throw new ArgumentException("--server-url and --control-url go together");
+        }
+
+        var ci = o.Scenario == "ci";
+        return o with
+        {
+            Proxies = proxies ?? o.Scenario switch { "mesh-10k" => 10_000, "ci" => 200, "nack" => 20, _ => 1000 },
+            Updates = updates ?? o.Scenario switch { "ci" => 5, "stalled" => 10, "reconnect" => 1, "full-change" => 1, "nack" => 1, "mesh-10k" => 0, _ => 60 },
+            Interval = interval ?? (ci ? TimeSpan.FromMilliseconds(200) : TimeSpan.FromSeconds(1)),
+            Timeout = o.Scenario == "nack" && o.Timeout == TimeSpan.FromSeconds(60) ? TimeSpan.FromSeconds(3)
+                : ci && o.Timeout == TimeSpan.FromSeconds(60) ? TimeSpan.FromSeconds(20) : o.Timeout,
+            Check = o.Check || ci || o.Scenario == "nack",
+            Floor = o.Floor || o.Scenario == "floor",
+            StreamsPerConnection = Math.Max(1, o.StreamsPerConnection),
+        };
+    }
+
+    private static int Int(string text) => int.Parse(text, CultureInfo.InvariantCulture);
+
+    private static TimeSpan Time(string text)
+    {
+        if (text.EndsWith("ms", StringComparison.Ordinal))
+        {
+            return TimeSpan.FromMilliseconds(double.Parse(text[..^2], CultureInfo.InvariantCulture));
+        }
+
+        if (text.EndsWith('s'))
+        {
+            return TimeSpan.FromSeconds(double.Parse(text[..^1], CultureInfo.InvariantCulture));
+        }
+
+        if (text.EndsWith('m'))
+        {
+            return TimeSpan.FromMinutes(double.Parse(text[..^1], CultureInfo.InvariantCulture));
+        }
+
+        return TimeSpan.FromSeconds(double.Parse(text, CultureInfo.InvariantCulture));
+    }
+}

@@ -1,0 +1,153 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace XdsLoad;
+
+/// <summary>Server and client cost of one phase (initial sync, reconnect, updates).</summary>
+internal sealed record PhaseReport(string Name, double WallSeconds, double ServerCpuSeconds, double ServerRssStartMiB,
+    double ServerRssEndMiB, double ServerPeakRssMiB, double ClientCpuSeconds, long BytesReceived, long Responses);
+
+/// <summary>Latency over proxies, in milliseconds.</summary>
+internal sealed record Distribution(int Count, double P50, double P99, double Max)
+{
+    public static Distribution Of(List<double> values)
+    {
+        if (values.Count == 0)
+        {
+            return new Distribution(0, double.NaN, double.NaN, double.NaN);
+        }
+
+        values.Sort();
+        double Rank(double p) => values[Math.Clamp((int)Math.Ceiling(p * values.Count) - 1, 0, values.Count - 1)];
+        return new Distribution(values.Count, Rank(0.50), Rank(0.99), values[^1]);
+    }
+}
+
+/// <summary>One update: its convergence from the server's set timestamp to each subscribed proxy's ACK.</summary>
+internal sealed record UpdateReport(int Generation, int ChangedResources, int Expected, Distribution ConvergenceMs)
+{
+    public int Converged => ConvergenceMs.Count;
+}
+
+/// <summary>Everything one run measured.</summary>
+internal sealed record LoadReport
+{
+    public required string Scenario { get; init; }
+
+    public required string Protocol { get; init; }
+
+    public required string ServerMode { get; init; }
+
+    public required int Proxies { get; init; }
+
+    public required int StreamsPerConnection { get; init; }
+
+    public required int Services { get; init; }
+
+    public required string StartedUtc { get; init; }
+
+    public required Dictionary<string, int> ResourceCounts { get; init; }
+
+    public List<PhaseReport> Phases { get; } = [];
+
+    public double? InitialSyncSeconds { get; set; }
+
+    public Distribution? InitialSyncMs { get; set; }
+
+    public int Synced { get; set; }
+
+    /// <summary>Reconnect: from dropping every connection to the last response it caused (or to every stream open
+    /// again on the server when none came).</summary>
+    public double? ReconnectSeconds { get; set; }
+
+    public List<UpdateReport> Updates { get; } = [];
+
+    public Distribution? AllUpdatesMs { get; set; }
+
+    public int StalledProxies { get; set; }
+
+    public long ClientNacks { get; set; }
+
+    public long ServerNacks { get; set; }
+
+    public long ServerAcks { get; set; }
+
+    public string? LastNack { get; set; }
+
+    public long StreamErrors { get; set; }
+
+    public string? LastStreamError { get; set; }
+
+    public long? RedundantResends { get; set; }
+
+    public List<string> Failures { get; } = [];
+
+    public bool Passed => Failures.Count == 0;
+
+    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    public string ToTable()
+    {
+        var c = CultureInfo.InvariantCulture;
+        var s = new StringBuilder();
+        s.AppendLine(c, $"XdsLoad {Scenario}: {Proxies} proxies, {Protocol}, server {ServerMode}, {StreamsPerConnection} stream(s)/connection, started {StartedUtc}");
+        s.AppendLine(c, $"resources: {string.Join(", ", ResourceCounts.Select(kv => $"{kv.Key[(kv.Key.LastIndexOf('.') + 1)..]} {kv.Value}"))}");
+        s.AppendLine();
+        s.AppendLine("| phase | wall s | server CPU s | server RSS start/end/peak MiB | client CPU s | bytes received | responses |");
+        s.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+        foreach (var p in Phases)
+        {
+            s.AppendLine(c, $"| {p.Name} | {p.WallSeconds:F2} | {p.ServerCpuSeconds:F2} | {p.ServerRssStartMiB:F0} / {p.ServerRssEndMiB:F0} / {p.ServerPeakRssMiB:F0} | {p.ClientCpuSeconds:F2} | {p.BytesReceived:N0} | {p.Responses:N0} |");
+        }
+
+        s.AppendLine();
+        if (InitialSyncMs is { } sync)
+        {
+            s.AppendLine(c, $"initial sync: {Synced}/{Proxies} proxies ACKed the whole config; all in {InitialSyncSeconds:F2} s (per proxy p50 {sync.P50:F0} ms, p99 {sync.P99:F0} ms)");
+        }
+
+        if (ReconnectSeconds is { } reconnect)
+        {
+            s.AppendLine(c, $"reconnect: every stream reopened and re-synced {reconnect:F2} s after all connections dropped");
+        }
+
+        if (Updates.Count > 0)
+        {
+            s.AppendLine();
+            s.AppendLine("| update | changed | converged | p50 ms | p99 ms | max ms |");
+            s.AppendLine("|---:|---:|---:|---:|---:|---:|");
+            foreach (var u in Updates)
+            {
+                s.AppendLine(c, $"| {u.Generation} | {u.ChangedResources} | {u.Converged}/{u.Expected} | {u.ConvergenceMs.P50:F1} | {u.ConvergenceMs.P99:F1} | {u.ConvergenceMs.Max:F1} |");
+            }
+
+            if (AllUpdatesMs is { } all)
+            {
+                s.AppendLine(c, $"| all | | {all.Count} | {all.P50:F1} | {all.P99:F1} | {all.Max:F1} |");
+            }
+        }
+
+        s.AppendLine();
+        if (StalledProxies > 0)
+        {
+            s.AppendLine(c, $"stalled proxies (excluded from convergence): {StalledProxies}");
+        }
+
+        if (RedundantResends is { } redundant)
+        {
+            s.AppendLine(c, $"delta resources re-sent at a version the proxy held: {redundant}");
+        }
+
+        s.AppendLine(c, $"NACKs: client {ClientNacks}, server {ServerNacks} (server ACKs {ServerAcks}){(LastNack is null ? "" : $"; last: {LastNack}")}");
+        s.AppendLine(c, $"stream errors: {StreamErrors}{(LastStreamError is null ? "" : $"; last: {LastStreamError}")}");
+        s.AppendLine(Passed ? "check: passed" : $"check: FAILED: {string.Join("; ", Failures)}");
+        return s.ToString();
+    }
+}

@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using Envoy.Config.Core.V3;
+using Envoy.Service.Discovery.V3;
+using Grpc.Core;
+
+namespace XdsLoad;
+
+/// <summary>One ACK: the proxy accepted <see cref="Version"/> of type <see cref="Type"/> at <see cref="Timestamp"/>
+/// (<c>Stopwatch.GetTimestamp()</c>, taken when the response was read).</summary>
+internal readonly record struct AckRecord(int Type, string Version, long Timestamp);
+
+/// <summary>
+/// A simulated Envoy on one ADS stream: subscribes Cluster (wildcard), then the EDS names the clusters name, then
+/// Listener (wildcard), then the route configurations the listeners name; ACKs what it accepts and NACKs (with
+/// error_detail) what it cannot parse or what carries the wrong type URL. Its state outlives a stream, so a
+/// reconnect resumes from it. The protocol variants implement <see cref="RunStreamAsync"/>.
+/// </summary>
+internal abstract class SimulatedProxy(int index, ProxyFleet fleet)
+{
+    private readonly List<AckRecord> _acks = [];
+    private readonly string?[] _acked = new string?[XdsType.Count];
+    private volatile bool _synced;
+    private bool _connected;
+
+    public int Index { get; } = index;
+
+    protected ProxyFleet Fleet { get; } = fleet;
+
+    protected Node Node { get; } = new() { Id = $"proxy-{index}", Cluster = "xdsload", UserAgentName = "xdsload" };
+
+    /// <summary>Set before the run: stop reading the response stream once the initial config is ACKed.</summary>
+    public bool StallAfterSync { get; set; }
+
+    public bool Synced => _synced;
+
+    public long SyncedAt { get; private set; }
+
+    /// <summary>True once the current stream has written its first request.</summary>
+    public bool Connected
+    {
+        get => Volatile.Read(ref _connected);
+        private set => Volatile.Write(ref _connected, value);
+    }
+
+    /// <summary>Types this proxy has asked for (it resumes them on reconnect).</summary>
+    protected bool[] Requested { get; } = new bool[XdsType.Count];
+
+    public string? AckedVersion(int type) => Volatile.Read(ref _acked[type]);
+
+    public AckRecord[] Acks()
+    {
+        lock (_acks)
+        {
+            return [.. _acks];
+        }
+    }
+
+    /// <summary>Runs one stream until it ends or <paramref name="cancel"/> fires; <paramref name="resume"/> is true
+    /// on a reconnect (send what is held: SotW versions, delta initial_resource_versions).</summary>
+    public async Task RunAsync(AggregatedDiscoveryService.AggregatedDiscoveryServiceClient client, bool resume, CancellationToken cancel)
+    {
+        Connected = false;
+        try
+        {
+            await Fleet.ConnectGate.WaitAsync(cancel).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        var gated = true;
+        try
+        {
+            await RunStreamAsync(client, resume, () =>
+            {
+                Connected = true;
+                if (gated)
+                {
+                    gated = false;
+                    Fleet.ConnectGate.Release();
+                }
+            }, cancel).ConfigureAwait(false);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && cancel.IsCancellationRequested)
+        {
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+        }
+        catch (RpcException e)
+        {
+            Fleet.StreamError($"proxy {Index}: {e.Status.StatusCode} {e.Status.Detail}");
+        }
+        catch (IOException e)
+        {
+            Fleet.StreamError($"proxy {Index}: {e.Message}");
+        }
+        finally
+        {
+            if (gated)
+            {
+                Fleet.ConnectGate.Release();
+            }
+        }
+    }
+
+    protected abstract Task RunStreamAsync(AggregatedDiscoveryService.AggregatedDiscoveryServiceClient client, bool resume,
+        Action connected, CancellationToken cancel);
+
+    /// <summary>Records an accepted response (an ACK about to be sent).</summary>
+    protected void Accept(int type, string version, long timestamp)
+    {
+        lock (_acks)
+        {
+            _acks.Add(new AckRecord(type, version, timestamp));
+        }
+
+        Volatile.Write(ref _acked[type], version);
+        if (!_synced && Fleet.IsInitialConfig(_acked))
+        {
+            SyncedAt = timestamp;
+            _synced = true;
+            Fleet.OnSynced();
+        }
+    }
+
+    /// <summary>After handling a response: a stalled proxy stops reading here (until its stream is cancelled).</summary>
+    protected Task StallIfAskedAsync(CancellationToken cancel) =>
+        StallAfterSync && _synced ? Task.Delay(Timeout.Infinite, cancel) : Task.CompletedTask;
+
+    protected static long Now() => Stopwatch.GetTimestamp();
+
+    protected static Google.Rpc.Status Rejection(string error) => new() { Code = (int)StatusCode.InvalidArgument, Message = error };
+
+    protected static bool SameNames(IReadOnlyCollection<string> a, IReadOnlyCollection<string> b) =>
+        a.Count == b.Count && a.SequenceEqual(b, StringComparer.Ordinal);
+}
