@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using XdsServer.Cache.Internal;
 
 namespace XdsServer.Cache;
 
@@ -13,11 +14,16 @@ public sealed class Subscription
     /// <summary>The special name that subscribes to every resource of the type.</summary>
     public const string WildcardName = "*";
 
+    private static readonly IReadOnlyList<string> NoNames = [];
+
+    private readonly long _contentKey;
+
     private Subscription(bool isWildcard, ImmutableHashSet<string> names, bool hasNamedResources)
     {
         IsWildcard = isWildcard;
         Names = names;
         HasNamedResources = hasNamedResources;
+        _contentKey = NameSets.KeyOf(names, out _);
     }
 
     /// <summary>No subscription yet.</summary>
@@ -43,9 +49,16 @@ public sealed class Subscription
 
     /// <summary>Applies a state-of-the-world request: its names are the complete new subscription.</summary>
     internal Subscription ApplySotw(IReadOnlyCollection<string> resourceNames, bool supportsLegacyWildcard,
-        out List<string> added, out List<string> removed)
+        out IReadOnlyList<string> added, out IReadOnlyList<string> removed)
     {
         var named = HasNamedResources || resourceNames.Count > 0;
+        if (named == HasNamedResources && Repeats(resourceNames, supportsLegacyWildcard))
+        {
+            // The common case: an ACK repeats the subscription. No allocation, no set built.
+            added = removed = NoNames;
+            return this;
+        }
+
         var names = NameSet.Clear().ToBuilder();
         var wildcard = false;
         foreach (var name in resourceNames)
@@ -62,7 +75,7 @@ public sealed class Subscription
 
         // Legacy wildcard: "if the client ... has never explicitly subscribed to any resource names".
         wildcard |= !named && supportsLegacyWildcard;
-        var newNames = names.ToImmutable();
+        var newNames = NameSets.Intern(names.ToImmutable());
         added = [.. newNames.Except(NameSet)];
         removed = [.. NameSet.Except(newNames)];
         return wildcard == IsWildcard && added.Count == 0 && removed.Count == 0 && named == HasNamedResources
@@ -107,9 +120,41 @@ public sealed class Subscription
         }
 
         var newNames = names.ToImmutable();
+        newNames = ReferenceEquals(newNames, NameSet) ? newNames : NameSets.Intern(newNames);
         return wildcard == IsWildcard && named == HasNamedResources && ReferenceEquals(newNames, NameSet)
             ? this
             : new Subscription(wildcard, newNames, named);
+    }
+
+    /// <summary>
+    /// True when a SotW request's names are exactly this subscription (same wildcard, same names), checked
+    /// without allocating: every name is subscribed, the counts match, and so do the content keys (which tell a
+    /// request repeating one name instead of naming another apart, unless the two names' hashes are equal).
+    /// </summary>
+    private bool Repeats(IReadOnlyCollection<string> resourceNames, bool supportsLegacyWildcard)
+    {
+        var wildcard = false;
+        var count = 0;
+        long sum = 0;
+        foreach (var name in resourceNames)
+        {
+            if (name == WildcardName)
+            {
+                wildcard = true;
+                continue;
+            }
+
+            if (!NameSet.Contains(name))
+            {
+                return false;
+            }
+
+            sum += (uint)StringComparer.Ordinal.GetHashCode(name);
+            count++;
+        }
+
+        wildcard |= !HasNamedResources && supportsLegacyWildcard;
+        return wildcard == IsWildcard && count == NameSet.Count && NameSets.Key(sum, count) == _contentKey;
     }
 
     /// <inheritdoc />

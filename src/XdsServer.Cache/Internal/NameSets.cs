@@ -1,0 +1,75 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+
+namespace XdsServer.Cache.Internal;
+
+/// <summary>
+/// Shares equal subscription name sets between streams. Thousands of proxies of one kind subscribe to the same
+/// names (every sidecar asks for the same 1,000 load assignments), and each stream would otherwise keep its own
+/// copy of the set and of the name strings parsed off its wire: ~100 KB per stream for 1,000 names. An equal
+/// set seen before (and still alive somewhere) is returned instead; entries are weak, so the table never keeps a
+/// set alive, and dead entries are swept as the table grows.
+/// </summary>
+internal static class NameSets
+{
+    private const int MinimumCount = 2;
+    private static readonly ConcurrentDictionary<long, WeakReference<ImmutableHashSet<string>>> Table = new();
+    private static int _insertsSinceSweep;
+    private static int _sweepAt = 1024;
+
+    /// <summary>A key of a set's content, independent of order: the count and the sum of the names' hashes.</summary>
+    public static long KeyOf(IEnumerable<string> names, out int count)
+    {
+        long sum = 0;
+        count = 0;
+        foreach (var name in names)
+        {
+            sum += (uint)StringComparer.Ordinal.GetHashCode(name);
+            count++;
+        }
+
+        return Key(sum, count);
+    }
+
+    /// <summary>The key of a set of <paramref name="count"/> names whose hashes (as unsigned) add up to <paramref name="sum"/>.</summary>
+    public static long Key(long sum, int count) => (sum * 31) + count;
+
+    /// <summary>The shared set equal to <paramref name="names"/>, or <paramref name="names"/> itself, now shared.</summary>
+    public static ImmutableHashSet<string> Intern(ImmutableHashSet<string> names)
+    {
+        if (names.Count < MinimumCount)
+        {
+            return names;
+        }
+
+        var key = KeyOf(names, out _);
+        if (Table.TryGetValue(key, out var weak) && weak.TryGetTarget(out var shared))
+        {
+            // A different set with the same key keeps its own copy: correct, just not shared.
+            return shared.Count == names.Count && shared.SetEquals(names) ? shared : names;
+        }
+
+        Table[key] = new WeakReference<ImmutableHashSet<string>>(names);
+        if (Interlocked.Increment(ref _insertsSinceSweep) >= Volatile.Read(ref _sweepAt))
+        {
+            Sweep();
+        }
+
+        return names;
+    }
+
+    private static void Sweep()
+    {
+        Interlocked.Exchange(ref _insertsSinceSweep, 0);
+        foreach (var (key, weak) in Table)
+        {
+            if (!weak.TryGetTarget(out _))
+            {
+                Table.TryRemove(KeyValuePair.Create(key, weak));
+            }
+        }
+
+        // Sweep again when the live entries have been inserted once more: amortized O(1) per insert.
+        Volatile.Write(ref _sweepAt, Math.Max(1024, Table.Count));
+    }
+}
