@@ -12,6 +12,14 @@ public sealed class XdsServerOptions
     /// <summary>Largest response message, in bytes. Default 64 MiB.</summary>
     public int MaxResponseBytes { get; set; } = 64 * 1024 * 1024;
 
+    /// <summary>
+    /// Most response bytes all streams together may be writing at once; a stream whose response does not fit
+    /// waits its turn. This bounds the memory of a burst (thousands of proxies connecting at once, a change of
+    /// every resource) to about this much plus what slow clients hold: a write the client has not taken within
+    /// a second stops counting. A response larger than this goes alone. Default 64 MiB; at least 1 KiB.
+    /// </summary>
+    public long MaxResponseBytesInFlight { get; set; } = 64 * 1024 * 1024;
+
     /// <summary>Most resource names one request may carry (subscribe plus unsubscribe). Default 100,000.</summary>
     public int MaxResourceNamesPerRequest { get; set; } = 100_000;
 
@@ -50,6 +58,11 @@ internal sealed class XdsServerOptionsValidator(CacheRoutes routes) : IValidateO
         if (options.MaxResponseBytes < 1024)
         {
             failures.Add($"XdsServerOptions.MaxResponseBytes must be at least 1024 bytes (was {options.MaxResponseBytes}).");
+        }
+
+        if (options.MaxResponseBytesInFlight < 1024)
+        {
+            failures.Add($"XdsServerOptions.MaxResponseBytesInFlight must be at least 1024 bytes (was {options.MaxResponseBytesInFlight}).");
         }
 
         if (options.MaxResourceNamesPerRequest < 1)

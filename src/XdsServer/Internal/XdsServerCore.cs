@@ -22,7 +22,11 @@ internal sealed class XdsServerCore
         Registry = registry;
         Logger = loggerFactory.CreateLogger("XdsServer");
         Time = time ?? TimeProvider.System;
+        SendBudget = new SendBudget(Options.MaxResponseBytesInFlight);
     }
+
+    /// <summary>The server-wide bound on response bytes being written (<see cref="XdsServerOptions.MaxResponseBytesInFlight"/>).</summary>
+    public SendBudget SendBudget { get; }
 
     public ICache Cache { get; }
 

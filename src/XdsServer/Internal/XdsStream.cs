@@ -414,7 +414,24 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
             await callbacks.OnResponseAsync(Context, message, Cancellation).ConfigureAwait(false);
         }
 
-        await _writer!.WriteAsync(message, Cancellation).ConfigureAwait(false);
+        using (var lease = await Core.SendBudget.AcquireAsync(message.CalculateSize(), Cancellation).ConfigureAwait(false))
+        {
+            var write = _writer!.WriteAsync(message, Cancellation);
+            if (!write.IsCompleted)
+            {
+                try
+                {
+                    await write.WaitAsync(SendBudget.SlowWrite, Cancellation).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    // The client is slow to read: stop counting this write against everyone's budget.
+                    lease.Dispose();
+                    await write.ConfigureAwait(false);
+                }
+            }
+        }
+
         lock (_statusGate)
         {
             slot.State = slot.State.ApplyResponse(response);

@@ -1,0 +1,131 @@
+namespace XdsServer.Internal;
+
+/// <summary>
+/// Bounds the response bytes all streams are writing at once. gRPC serializes a whole response into the
+/// stream's transport buffer before the client has read any of it, so when thousands of proxies connect at
+/// once and the clients read more slowly than the server serializes, every stream would buffer its complete
+/// initial configuration (hundreds of KB each, GBs in all). With the budget a stream first waits for its
+/// response's size to be free (FIFO), and gives it back when the write completes.
+/// </summary>
+/// <remarks>
+/// A client that stops reading must not hold the budget (that would let a few stalled proxies stop everyone):
+/// a write not complete after <see cref="SlowWrite"/> stops counting. Its bytes then stay that stream's own,
+/// bounded as every stream's are (one write in flight, at most one pending answer per type). A response larger
+/// than the whole budget waits until nothing else is counted, then goes alone.
+/// </remarks>
+internal sealed class SendBudget
+{
+    /// <summary>How long a write counts against the budget at most.</summary>
+    public static readonly TimeSpan SlowWrite = TimeSpan.FromSeconds(1);
+
+    private readonly Lock _lock = new();
+    private readonly Queue<Waiter> _waiters = new();
+    private readonly long _capacity;
+    private long _available;
+
+    public SendBudget(long capacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        _capacity = capacity;
+        _available = capacity;
+    }
+
+    /// <summary>Bytes counted now (for tests and metrics).</summary>
+    public long InFlight
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _capacity - _available;
+            }
+        }
+    }
+
+    /// <summary>Waits until <paramref name="bytes"/> (capped at the capacity) are free and takes them; dispose
+    /// the lease to give them back (once only).</summary>
+    public ValueTask<Lease> AcquireAsync(long bytes, CancellationToken cancellationToken)
+    {
+        var amount = Math.Clamp(bytes, 1, _capacity);
+        Waiter waiter;
+        lock (_lock)
+        {
+            if (_waiters.Count == 0 && _available >= amount)
+            {
+                _available -= amount;
+                return ValueTask.FromResult(new Lease(this, amount));
+            }
+
+            waiter = new Waiter(amount);
+            _waiters.Enqueue(waiter);
+        }
+
+        return WaitAsync(waiter, cancellationToken);
+    }
+
+    private async ValueTask<Lease> WaitAsync(Waiter waiter, CancellationToken cancellationToken)
+    {
+        // A cancelled waiter is skipped (and never charged) when its turn comes; one granted first is not cancelled.
+        using (cancellationToken.UnsafeRegister(static state => ((Waiter)state!).Cancel(), waiter))
+        {
+            await waiter.Granted.Task.ConfigureAwait(false);
+        }
+
+        return new Lease(this, waiter.Amount);
+    }
+
+    private void Give(long amount)
+    {
+        lock (_lock)
+        {
+            Release(amount);
+        }
+    }
+
+    private void Release(long amount)
+    {
+        _available += amount;
+        while (_waiters.TryPeek(out var next))
+        {
+            if (next.Granted.Task.IsCompleted)
+            {
+                _waiters.Dequeue(); // cancelled
+                continue;
+            }
+
+            if (next.Amount > _available)
+            {
+                break; // FIFO: nobody overtakes a large response
+            }
+
+            _waiters.Dequeue();
+            if (next.Granted.TrySetResult())
+            {
+                _available -= next.Amount;
+            }
+        }
+    }
+
+    /// <summary>Bytes taken from the budget; disposing returns them once.</summary>
+    internal sealed class Lease(SendBudget budget, long amount) : IDisposable
+    {
+        private int _returned;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _returned, 1) == 0)
+            {
+                budget.Give(amount);
+            }
+        }
+    }
+
+    private sealed class Waiter(long amount)
+    {
+        public long Amount { get; } = amount;
+
+        public TaskCompletionSource Granted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Cancel() => Granted.TrySetCanceled();
+    }
+}
