@@ -39,6 +39,14 @@ public sealed class WatchResponse
     /// <summary>Delta only: subscribed names that do not exist (any more), for <c>removed_resources</c>.</summary>
     public IReadOnlyList<string> RemovedNames { get; }
 
+    /// <summary>
+    /// True when there is nothing to send: the client (described by per-name exceptions, such as a delta
+    /// reconnect's <c>initial_resource_versions</c>) already holds exactly what <see cref="Source"/> has. Do not
+    /// send it; record it with <see cref="ClientState.ApplyResponse"/>, so the state holds the source set as one
+    /// reference instead of a version per name, and watch again.
+    /// </summary>
+    public bool IsEmpty => Resources.Count == 0 && RemovedNames.Count == 0;
+
     /// <summary>Resources kept although the source set no longer has them (see <see cref="Retaining"/>).</summary>
     public IReadOnlyList<XdsResource> Retained { get; }
 

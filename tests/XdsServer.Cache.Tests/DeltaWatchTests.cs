@@ -128,15 +128,28 @@ public class DeltaWatchTests
     }
 
     [Fact]
-    public void Reconnect_with_every_version_current_gets_no_response()
+    public void Reconnect_with_every_version_current_gets_an_empty_answer_that_makes_the_set_its_baseline()
     {
         using var cache = new SnapshotCache();
         cache.SetSnapshot("n", Clusters(("a", 1), ("b", 2)));
         cache.TryGetSnapshot("n", out var current);
-        var held = current!.GetResources(TypeUrls.ClusterLoadAssignment)!.ToDictionary(r => r.Name, r => r.Version);
+        var set = current!.GetResources(TypeUrls.ClusterLoadAssignment)!;
+        var held = set.ToDictionary(r => r.Name, r => r.Version);
 
-        Assert.Null(Probe.Now(cache, "n", Delta(Eds, ["*"], initial: held)));
-        Assert.Null(Probe.Now(cache, "n", Delta(Eds, ["a-eds", "b-eds"], initial: held)));
+        foreach (var reconnect in new[] { Delta(Eds, ["*"], initial: held), Delta(Eds, ["a-eds", "b-eds"], initial: held) })
+        {
+            // Nothing to send, but the state learns it holds the set (one reference, no per-name versions).
+            var answer = Probe.Now(cache, "n", reconnect);
+            Assert.NotNull(answer);
+            Assert.True(answer.IsEmpty);
+            Assert.Same(set, answer.Source);
+            var adopted = reconnect.ApplyResponse(answer);
+            Assert.Equal(held.OrderBy(p => p.Key, StringComparer.Ordinal),
+                adopted.HeldResources().Select(r => KeyValuePair.Create(r.Name, r.Version)).OrderBy(p => p.Key, StringComparer.Ordinal));
+
+            // And from then on it is an ordinary up-to-date client: no answer until something changes.
+            Assert.Null(Probe.Now(cache, "n", adopted));
+        }
     }
 
     [Fact]

@@ -111,6 +111,12 @@ public class DeltaStreamTests
         var all = snapshot!.GetResources(TypeUrls.ClusterLoadAssignment)!.ToDictionary(r => r.Name, r => r.Version);
         await current.SendDeltaAsync(TypeUrls.ClusterLoadAssignment, subscribe: ["*"], initialVersions: all);
         Assert.True(await current.NothingWithinAsync(TimeSpan.FromMilliseconds(300)), "a client with every current version gets nothing");
+
+        // Its stream recorded the set it holds (nothing sent) and watches on: the next change brings just that.
+        Update(server, b => b.Set(Fixtures.Endpoints("a", 11)));
+        var next = await current.NextDeltaAsync("the one endpoint changed after the silent resume");
+        Assert.Equal(["a"], Names(next));
+        Assert.Empty(next.RemovedResources);
     }
 
     [Fact]

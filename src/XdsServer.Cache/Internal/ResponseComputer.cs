@@ -63,9 +63,15 @@ internal static class ResponseComputer
 
         if (state.IsDelta)
         {
-            return changed is null && removed is null
-                ? null
-                : new WatchResponse(state, current, Sorted(changed), SortedNames(removed));
+            if (changed is null && removed is null)
+            {
+                // Nothing to send. A client known by exceptions (a reconnect's initial_resource_versions) holds
+                // exactly `current`: an empty answer lets the stream record that as one reference instead of
+                // keeping a version per name (~100 B each, per stream, until the type next changes).
+                return state.Overrides.IsEmpty ? null : new WatchResponse(state, current, [], []);
+            }
+
+            return new WatchResponse(state, current, Sorted(changed), SortedNames(removed));
         }
 
         if (!state.Type.FullStateInSotw)

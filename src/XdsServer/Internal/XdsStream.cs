@@ -374,6 +374,18 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
                     continue; // computed for a state a later request replaced
                 }
 
+                if (response.IsEmpty)
+                {
+                    // The client already holds the source set: record it, send nothing, watch again.
+                    lock (_statusGate)
+                    {
+                        slot.State = slot.State.ApplyResponse(response);
+                    }
+
+                    Rearm(slot);
+                    continue;
+                }
+
                 if (_order is not null)
                 {
                     var prepared = _order.Prepare(slot, response);
