@@ -105,9 +105,14 @@ public sealed class ClientState
             }
         }
 
-        foreach (var name in added)
+        // With a baseline, a newly requested name the baseline has would count as held: mark it unknown so it is
+        // sent ("the server must resend any newly requested resources"). Without one nothing counts as held.
+        if (baseline is not null)
         {
-            builder[name] = null;
+            foreach (var name in added)
+            {
+                builder[name] = null;
+            }
         }
 
         return new ClientState(Type, IsDelta, subscription, baseline, builder.ToImmutable(), reconnect, Requests + 1, Kept);

@@ -14,7 +14,7 @@ public sealed class Subscription
     /// <summary>The special name that subscribes to every resource of the type.</summary>
     public const string WildcardName = "*";
 
-    private static readonly IReadOnlyList<string> NoNames = [];
+    private static readonly IReadOnlyCollection<string> NoNames = [];
 
     private readonly long _contentKey;
 
@@ -49,7 +49,7 @@ public sealed class Subscription
 
     /// <summary>Applies a state-of-the-world request: its names are the complete new subscription.</summary>
     internal Subscription ApplySotw(IReadOnlyCollection<string> resourceNames, bool supportsLegacyWildcard,
-        out IReadOnlyList<string> added, out IReadOnlyList<string> removed)
+        out IReadOnlyCollection<string> added, out IReadOnlyCollection<string> removed)
     {
         var named = HasNamedResources || resourceNames.Count > 0;
         if (named == HasNamedResources && Repeats(resourceNames, supportsLegacyWildcard))
@@ -59,25 +59,26 @@ public sealed class Subscription
             return this;
         }
 
-        var names = NameSet.Clear().ToBuilder();
         var wildcard = false;
-        foreach (var name in resourceNames)
+        var newNames = NameSets.Find(resourceNames, WildcardName, out wildcard);
+        if (newNames is null)
         {
-            if (name == WildcardName)
+            var names = NameSet.Clear().ToBuilder();
+            foreach (var name in resourceNames)
             {
-                wildcard = true;
+                if (name != WildcardName)
+                {
+                    names.Add(name);
+                }
             }
-            else
-            {
-                names.Add(name);
-            }
+
+            newNames = NameSets.Intern(names.ToImmutable());
         }
 
         // Legacy wildcard: "if the client ... has never explicitly subscribed to any resource names".
         wildcard |= !named && supportsLegacyWildcard;
-        var newNames = NameSets.Intern(names.ToImmutable());
-        added = [.. newNames.Except(NameSet)];
-        removed = [.. NameSet.Except(newNames)];
+        added = NameSet.IsEmpty ? newNames : [.. newNames.Except(NameSet)];
+        removed = newNames.IsEmpty ? NameSet : NameSet.IsEmpty ? NoNames : [.. NameSet.Except(newNames)];
         return wildcard == IsWildcard && added.Count == 0 && removed.Count == 0 && named == HasNamedResources
             ? this
             : new Subscription(wildcard, newNames, named);

@@ -34,6 +34,48 @@ internal static class NameSets
     /// <summary>The key of a set of <paramref name="count"/> names whose hashes (as unsigned) add up to <paramref name="sum"/>.</summary>
     public static long Key(long sum, int count) => (sum * 31) + count;
 
+    /// <summary>
+    /// The shared set holding exactly the names of a request (ignoring <paramref name="wildcardName"/>, which sets
+    /// <paramref name="wildcard"/>), found without building a set; null when none is shared (or the request repeats
+    /// a name), and the caller builds one.
+    /// </summary>
+    public static ImmutableHashSet<string>? Find(IReadOnlyCollection<string> requested, string wildcardName, out bool wildcard)
+    {
+        wildcard = false;
+        long sum = 0;
+        var count = 0;
+        foreach (var name in requested)
+        {
+            if (name == wildcardName)
+            {
+                wildcard = true;
+                continue;
+            }
+
+            sum += (uint)StringComparer.Ordinal.GetHashCode(name);
+            count++;
+        }
+
+        if (count < MinimumCount || !Table.TryGetValue(Key(sum, count), out var weak) || !weak.TryGetTarget(out var shared)
+            || shared.Count != count)
+        {
+            return null;
+        }
+
+        foreach (var name in requested)
+        {
+            if (name != wildcardName && !shared.Contains(name))
+            {
+                return null;
+            }
+        }
+
+        // Every name is in the set and the counts match: the same set, unless the request repeats a name whose hash
+        // equals that of the set's name it left out (then the subscription holds one name too many: no leak, the
+        // set is the group's own names).
+        return shared;
+    }
+
     /// <summary>The shared set equal to <paramref name="names"/>, or <paramref name="names"/> itself, now shared.</summary>
     public static ImmutableHashSet<string> Intern(ImmutableHashSet<string> names)
     {

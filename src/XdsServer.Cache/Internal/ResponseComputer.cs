@@ -28,6 +28,14 @@ internal static class ResponseComputer
             return null;
         }
 
+        if (!state.IsDelta && state.Baseline is null && state.Overrides.IsEmpty)
+        {
+            // A SotW client that holds nothing yet (a new stream): every subscribed resource that exists, in name
+            // order, read off the set's sorted array instead of looked up and sorted name by name.
+            var all = FullState(subscription, current);
+            return all.Count == 0 ? null : new WatchResponse(state, current, all, []);
+        }
+
         List<XdsResource>? changed = null;
         List<string>? removed = null;
         var deletedKnown = false;
@@ -155,8 +163,24 @@ internal static class ResponseComputer
             return current.Sorted; // shared by every wildcard stream: O(1) per watch
         }
 
-        var resources = new List<XdsResource>(subscription.Names.Count);
-        foreach (var name in subscription.Names)
+        var names = subscription.Names;
+        if (names.Count * 4 >= current.Count)
+        {
+            // Many names: one pass over the sorted set, no sort.
+            var covered = new List<XdsResource>(Math.Min(names.Count, current.Count));
+            foreach (var resource in current.Sorted)
+            {
+                if (names.Contains(resource.Name))
+                {
+                    covered.Add(resource);
+                }
+            }
+
+            return covered;
+        }
+
+        var resources = new List<XdsResource>(names.Count);
+        foreach (var name in names)
         {
             if (current.TryGet(name, out var resource))
             {

@@ -15,8 +15,15 @@ namespace XdsServer.Internal;
 /// </remarks>
 internal sealed class SendBudget
 {
-    /// <summary>How long a write counts against the budget at most.</summary>
+    /// <summary>A write counts against the budget until it completes or, at most, between one and two of these.</summary>
     public static readonly TimeSpan SlowWrite = TimeSpan.FromSeconds(1);
+
+    // One shared clock for every slow write instead of a timer per write (thousands of writes wait at once in a
+    // burst, and timers contend on the timer queue): each tick completes the previous tick's task.
+    private static TaskCompletionSource _tick = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private static readonly ITimer TickTimer = TimeProvider.System.CreateTimer(
+        static _ => Interlocked.Exchange(ref _tick, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(),
+        null, SlowWrite, SlowWrite);
 
     private readonly Lock _lock = new();
     private readonly Queue<Waiter> _waiters = new();
@@ -40,6 +47,14 @@ internal sealed class SendBudget
                 return _capacity - _available;
             }
         }
+    }
+
+    /// <summary>Completes after one to two <see cref="SlowWrite"/> periods: the next tick and then one more.</summary>
+    public static async Task SlowWriteElapsedAsync()
+    {
+        GC.KeepAlive(TickTimer);
+        await Volatile.Read(ref _tick).Task.ConfigureAwait(false);
+        await Volatile.Read(ref _tick).Task.ConfigureAwait(false);
     }
 
     /// <summary>Waits until <paramref name="bytes"/> (capped at the capacity) are free and takes them; dispose

@@ -429,19 +429,13 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
         using (var lease = await Core.SendBudget.AcquireAsync(message.CalculateSize(), Cancellation).ConfigureAwait(false))
         {
             var write = _writer!.WriteAsync(message, Cancellation);
-            if (!write.IsCompleted)
+            if (!write.IsCompleted && await Task.WhenAny(write, SendBudget.SlowWriteElapsedAsync()).ConfigureAwait(false) != write)
             {
-                try
-                {
-                    await write.WaitAsync(SendBudget.SlowWrite, Cancellation).ConfigureAwait(false);
-                }
-                catch (TimeoutException)
-                {
-                    // The client is slow to read: stop counting this write against everyone's budget.
-                    lease.Dispose();
-                    await write.ConfigureAwait(false);
-                }
+                // The client is slow to read: stop counting this write against everyone's budget.
+                lease.Dispose();
             }
+
+            await write.ConfigureAwait(false);
         }
 
         lock (_statusGate)
