@@ -60,7 +60,8 @@ public sealed class ClientState
     internal ResourceSet? Baseline { get; }
 
     /// <summary>Per-name exceptions to <see cref="Baseline"/>: a version the client holds, <see cref="Absent"/>,
-    /// or null for "unknown: send the resource, or in delta its removal".</summary>
+    /// or null for "unknown: send the resource, or in delta its removal". Without a baseline, every name that
+    /// has no exception is unknown.</summary>
     internal ImmutableDictionary<string, string?> Overrides { get; }
 
     /// <summary>Resources whose removal was deferred (<see cref="WatchResponse.Retaining"/>), by name.</summary>
@@ -161,9 +162,10 @@ public sealed class ClientState
             }
         }
 
-        foreach (var name in subscribed)
+        // Without a baseline every name not among the exceptions is unknown already (GetRaw).
+        if (baseline is not null)
         {
-            if (!(first && initialResourceVersions is not null && initialResourceVersions.ContainsKey(name)))
+            foreach (var name in subscribed)
             {
                 builder[name] = null;
             }
@@ -248,9 +250,14 @@ public sealed class ClientState
             return version;
         }
 
-        return Baseline is not null && Subscription.Covers(name) && Baseline.TryGet(name, out var resource)
-            ? resource.Version
-            : Absent;
+        if (Baseline is null)
+        {
+            // Nothing received yet for this type (or the baseline was detached into exceptions): a name not among
+            // the exceptions is unknown, to be sent or, in delta, reported removed.
+            return null;
+        }
+
+        return Subscription.Covers(name) && Baseline.TryGet(name, out var resource) ? resource.Version : Absent;
     }
 
     /// <summary>

@@ -86,12 +86,21 @@ public sealed class Subscription
 
     /// <summary>Applies a delta request: subscribes and unsubscribes names (and <c>"*"</c>).</summary>
     internal Subscription ApplyDelta(IReadOnlyCollection<string> subscribe, IReadOnlyCollection<string> unsubscribe,
-        bool supportsLegacyWildcard, out List<string> subscribed, out List<string> unsubscribed)
+        bool supportsLegacyWildcard, out IReadOnlyCollection<string> subscribed, out List<string> unsubscribed)
     {
         var named = HasNamedResources || subscribe.Count > 0;
+        if (NameSet.IsEmpty && unsubscribe.Count == 0 && NameSets.Find(subscribe, WildcardName, out var star) is { } shared)
+        {
+            // A first subscription to names another stream subscribes to as well: share its set, build nothing.
+            subscribed = shared;
+            unsubscribed = [];
+            return new Subscription(IsWildcard || star || (!named && supportsLegacyWildcard), shared, named);
+        }
+
         var wildcard = IsWildcard || (!named && supportsLegacyWildcard);
         var names = NameSet.ToBuilder();
-        subscribed = [];
+        var added = new List<string>();
+        subscribed = added;
         unsubscribed = [];
         foreach (var name in unsubscribe)
         {
@@ -116,7 +125,7 @@ public sealed class Subscription
             else
             {
                 names.Add(name);
-                subscribed.Add(name);
+                added.Add(name);
             }
         }
 

@@ -28,12 +28,14 @@ internal static class ResponseComputer
             return null;
         }
 
-        if (!state.IsDelta && state.Baseline is null && state.Overrides.IsEmpty)
+        if (state.Baseline is null && state.Overrides.IsEmpty)
         {
-            // A SotW client that holds nothing yet (a new stream): every subscribed resource that exists, in name
-            // order, read off the set's sorted array instead of looked up and sorted name by name.
+            // A client that holds nothing yet (a new stream): every subscribed resource that exists, in name order,
+            // read off the set's sorted array instead of looked up and sorted name by name; in delta also the
+            // names asked for that do not exist.
             var all = FullState(subscription, current);
-            return all.Count == 0 ? null : new WatchResponse(state, current, all, []);
+            var missing = state.IsDelta ? Missing(subscription, current, all.Count) : [];
+            return all.Count == 0 && missing.Count == 0 ? null : new WatchResponse(state, current, all, missing);
         }
 
         List<XdsResource>? changed = null;
@@ -189,6 +191,27 @@ internal static class ResponseComputer
         }
 
         return Sorted(resources);
+    }
+
+    /// <summary>The explicitly subscribed names <paramref name="current"/> lacks, sorted; <paramref name="found"/>
+    /// resources of the subscription were found, so without a wildcard the check is skipped when all were.</summary>
+    private static List<string> Missing(Subscription subscription, ResourceSet current, int found)
+    {
+        if (subscription.Names.Count == 0 || (!subscription.IsWildcard && found == subscription.Names.Count))
+        {
+            return [];
+        }
+
+        List<string>? missing = null;
+        foreach (var name in subscription.Names)
+        {
+            if (!current.Contains(name))
+            {
+                (missing ??= []).Add(name);
+            }
+        }
+
+        return SortedNames(missing);
     }
 
     private static List<XdsResource> Sorted(List<XdsResource>? resources)
