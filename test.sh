@@ -35,9 +35,11 @@ fi
 
 dotnet test Xds.sln -c Release
 
-# A short load run against XdsLoad.Server in its own process (built by the solution build above): 200 simulated
-# proxies, initial sync and 5 churn updates, SotW then delta. It fails the script when a proxy does not converge
-# or a NACK appears on either side (a correctness check, not a timing check).
+# A short load run against XdsLoad.Server in its own process: 200 simulated proxies, initial sync and 5 churn
+# updates, SotW then delta. It fails the script when a proxy does not converge or a NACK appears on either side
+# (a correctness check, not a timing check). `dotnet test` builds only the test projects and what they reference,
+# so the load tool (and the server it starts) is built here once.
+dotnet build benchmarks/XdsLoad -c Release -nologo -v quiet
 for protocol in sotw delta; do
   dotnet run -c Release --no-build --project benchmarks/XdsLoad -- --scenario ci --protocol "$protocol"
 done
