@@ -59,8 +59,7 @@ public sealed class Subscription
             return this;
         }
 
-        var wildcard = false;
-        var newNames = NameSets.Find(resourceNames, WildcardName, out wildcard);
+        var newNames = NameSets.Find(resourceNames, WildcardName, out var wildcard);
         if (newNames is null)
         {
             var names = NameSet.Clear().ToBuilder();

@@ -1,13 +1,9 @@
 using System.Text.Json;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using XdsServer.Ca.Istio;
+using XdsServer.Testing;
 
 namespace XdsServer.Ca.Tests;
 
@@ -37,19 +33,14 @@ public sealed class CaServer : IAsyncLifetime
             ["tok-foreign"] = "spiffe://example.org/ns/default/sa/web",
         }));
 
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
-        builder.Services.AddXdsServer().AddSnapshotCache().AddCertificateAuthority(o =>
-        {
-            o.Folder = CaFolder;
-            o.StaticTokenFile = tokenFile;
-            o.Workload = new WorkloadCertificateOptions { MaxLifetime = MaxLifetime };
-        });
-        _app = builder.Build();
-        _app.MapCertificateAuthority();
-        await _app.StartAsync();
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        (_app, var address) = await LoopbackHost.StartAsync(LoopbackHost.Http2Cleartext,
+            services => services.AddXdsServer().AddSnapshotCache().AddCertificateAuthority(o =>
+            {
+                o.Folder = CaFolder;
+                o.StaticTokenFile = tokenFile;
+                o.Workload = new WorkloadCertificateOptions { MaxLifetime = MaxLifetime };
+            }),
+            app => app.MapCertificateAuthority());
         _channel = GrpcChannel.ForAddress(address);
         Client = new IstioCertificateService.IstioCertificateServiceClient(_channel);
     }
@@ -59,8 +50,7 @@ public sealed class CaServer : IAsyncLifetime
         _channel?.Dispose();
         if (_app is not null)
         {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
+            await LoopbackHost.StopAsync(_app);
         }
         try
         {

@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -8,11 +7,8 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using XdsServer.Cache;
 using XdsServer.Testing;
 
@@ -115,8 +111,7 @@ public sealed class WorkloadSecretsServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        await LoopbackHost.StopAsync(_app);
         Ca.Dispose();
         foreach (var owned in _owned)
         {
@@ -139,30 +134,30 @@ public sealed class WorkloadSecretsServer : IAsyncDisposable
         await File.WriteAllTextAsync(tokenFile, JsonSerializer.Serialize(new Dictionary<string, string> { [BetaToken] = Beta.ToString() }));
         var serverCertificate = ClientCertificate(SpiffeId.ForIstio(TrustDomain, "xds-system", "xds-server"));
 
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, listen => listen.UseHttps(https =>
-        {
-            https.ServerCertificate = serverCertificate;
-            https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
-            https.AllowAnyClientCertificate(); // the caller authenticators check the chain
-        })));
-        builder.Services.AddXdsServer()
-            .AddSnapshotCache(o => o.NodeHash = new NodeHash(_ => "mesh"))
-            .AddCertificateAuthority(o =>
+        (_app, var address) = await LoopbackHost.StartAsync(
+            listen => listen.UseHttps(https =>
             {
-                o.Folder = caFolder;
-                o.Authority = new CertificateAuthorityOptions { TrustDomain = TrustDomain };
-                o.StaticTokenFile = tokenFile;
-            })
-            .AddWorkloadSecrets();
-        _app = builder.Build();
-        _app.MapXdsServer();
-        _app.MapCertificateAuthority();
-        _app.MapTrustBundle(trustBundlePath);
+                https.ServerCertificate = serverCertificate;
+                https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
+                https.AllowAnyClientCertificate(); // the caller authenticators check the chain
+            }),
+            services => services.AddXdsServer()
+                .AddSnapshotCache(o => o.NodeHash = new NodeHash(_ => "mesh"))
+                .AddCertificateAuthority(o =>
+                {
+                    o.Folder = caFolder;
+                    o.Authority = new CertificateAuthorityOptions { TrustDomain = TrustDomain };
+                    o.StaticTokenFile = tokenFile;
+                })
+                .AddWorkloadSecrets(),
+            app =>
+            {
+                app.MapXdsServer();
+                app.MapCertificateAuthority();
+                app.MapTrustBundle(trustBundlePath);
+            });
+        Address = address;
         _app.Services.GetRequiredService<SnapshotCache>().SetSnapshot("mesh",
             Snapshot.CreateBuilder().Set(Fixtures.Cluster("backend", secret: WorkloadSecretPublisher.DefaultSecretName)).Set(Fixtures.Endpoints("backend", 8080)).Build());
-        await _app.StartAsync();
-        Address = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
     }
 }

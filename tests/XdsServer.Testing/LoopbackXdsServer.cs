@@ -1,10 +1,6 @@
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using XdsServer.Cache;
 
 namespace XdsServer.Testing;
@@ -45,33 +41,26 @@ public sealed class LoopbackXdsServer : IAsyncDisposable
     public static async Task<LoopbackXdsServer> StartAsync(Action<IXdsServerBuilder>? configure = null,
         Action<XdsServerOptions>? options = null, Action<IServiceCollection>? services = null, bool http1 = false)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0,
-            l => l.Protocols = http1 ? HttpProtocols.Http1 : HttpProtocols.Http2));
-        var xds = builder.Services.AddXdsServer(options);
-        if (configure is null)
-        {
-            xds.AddSnapshotCache();
-        }
-        else
-        {
-            configure(xds);
-        }
+        var (app, address) = await LoopbackHost.StartAsync(
+            l => l.Protocols = http1 ? HttpProtocols.Http1 : HttpProtocols.Http2,
+            collection =>
+            {
+                var xds = collection.AddXdsServer(options);
+                if (configure is null)
+                {
+                    xds.AddSnapshotCache();
+                }
+                else
+                {
+                    configure(xds);
+                }
 
-        services?.Invoke(builder.Services);
-        var app = builder.Build();
-        app.MapXdsServer();
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new LoopbackXdsServer(app, new Uri(address).Port);
+                services?.Invoke(collection);
+            },
+            built => built.MapXdsServer());
+        return new LoopbackXdsServer(app, address.Port);
     }
 
     /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => LoopbackHost.StopAsync(_app);
 }

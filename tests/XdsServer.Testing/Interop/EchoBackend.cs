@@ -1,11 +1,6 @@
 using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using XdsServer.Testing.Echo;
 
 namespace XdsServer.Testing.Interop;
@@ -37,18 +32,11 @@ public sealed class EchoBackend : IAsyncDisposable
     /// <summary>Starts a backend that answers with <paramref name="name"/>.</summary>
     public static async Task<EchoBackend> StartAsync(string name)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0,
-            l => l.Protocols = HttpProtocols.Http2));
         var service = new EchoService(name);
-        builder.Services.AddGrpc();
-        builder.Services.AddSingleton(service);
-        var app = builder.Build();
-        app.MapGrpcService<EchoService>();
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new EchoBackend(name, app, service, new Uri(address).Port);
+        var (app, address) = await LoopbackHost.StartAsync(LoopbackHost.Http2Cleartext,
+            services => services.AddGrpc().Services.AddSingleton(service),
+            built => built.MapGrpcService<EchoService>());
+        return new EchoBackend(name, app, service, address.Port);
     }
 
     /// <summary>Starts several backends at once.</summary>
@@ -56,11 +44,7 @@ public sealed class EchoBackend : IAsyncDisposable
         await Task.WhenAll(names.Select(StartAsync));
 
     /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => LoopbackHost.StopAsync(_app);
 
     /// <inheritdoc />
     public override string ToString() => $"{Name} (127.0.0.1:{Port})";
