@@ -3,7 +3,6 @@
 // (SERVING once the folder is loaded). HTTP/1.1 on --http-urls: REST fetch (POST /v3/discovery:{type}) and
 // GET /healthz. Kestrel cannot offer HTTP/1.1 and HTTP/2 with prior knowledge on one cleartext port, hence two.
 //
-//
 // With --ca <dir> it is also the mesh's certificate authority: istiod's CreateCertificate (bearer tokens from
 // --ca-tokens, or a client certificate it issued) and SDS secrets 'default'/'ROOTCA' for the identity a stream
 // proves, on the gRPC port; the SPIFFE trust bundle at GET /.well-known/spiffe-bundle on the HTTP/1.1 port.
@@ -124,7 +123,7 @@ if (authority is not null)
 {
     var root = authority.Current.RootCertificate;
     FileServerLog.CertificateAuthority(log, command.TrustDomain, command.CaFolder!, root.Subject, root.NotAfter.ToUniversalTime(),
-        command.CaTokens ?? "(none: callers need a client certificate)");
+        command.CaTokens ?? "(none: over this cleartext endpoint no caller can prove an identity)");
 }
 
 FileServerLog.Serving(log, command.Resources);
