@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
+using XdsServer.Ca.Internal;
+
 namespace XdsServer.Ca;
 
 /// <summary>
@@ -285,18 +287,9 @@ public sealed class CertificateAuthority : IDisposable
 
     private static void VerifyChain(List<X509Certificate2> chain, DateTimeOffset now)
     {
-        using var verifier = new X509Chain();
-        verifier.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        verifier.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        verifier.ChainPolicy.VerificationTime = now.UtcDateTime;
-        verifier.ChainPolicy.CustomTrustStore.Add(chain[^1]);
-        for (var i = 1; i < chain.Count - 1; i++)
+        if (Chains.Problems(chain[0], [chain[^1]], chain.Take(chain.Count - 1).Skip(1), now) is { } statuses)
         {
-            verifier.ChainPolicy.ExtraStore.Add(chain[i]);
-        }
-        if (!verifier.Build(chain[0]))
-        {
-            var problems = string.Join("; ", verifier.ChainStatus.Select(s => $"{s.Status}: {s.StatusInformation.Trim()}"));
+            var problems = string.Join("; ", statuses.Select(s => $"{s.Status}: {s.StatusInformation.Trim()}"));
             throw new InvalidDataException($"{CaCertsFolder.CaCertFile} does not chain to {CaCertsFolder.RootCertFile} at {now:O}: {problems}");
         }
     }

@@ -107,13 +107,7 @@ public sealed class TrustBundle
         var loaded = chainPem.Select(pem => X509Certificate2.CreateFromPem(pem)).ToList();
         try
         {
-            using var chain = new X509Chain();
-            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-            chain.ChainPolicy.VerificationTime = at.UtcDateTime;
-            chain.ChainPolicy.CustomTrustStore.AddRange(Roots.ToArray());
-            chain.ChainPolicy.ExtraStore.AddRange(loaded.Skip(1).ToArray());
-            return chain.Build(loaded[0]);
+            return Chains.Problems(loaded[0], Roots, loaded.Skip(1), at) is null;
         }
         finally
         {
