@@ -1,4 +1,5 @@
 using Envoy.Config.Core.V3;
+using XdsServer.Ca.Internal;
 using XdsServer.Cache;
 
 namespace XdsServer.Ca;
@@ -56,25 +57,20 @@ public sealed class SpiffeNodeAuthorizer : INodeAuthorizer
             return "the stream has no connection to authenticate";
         }
 
-        var failures = new List<string>(_authenticators.Length);
-        foreach (var authenticator in _authenticators)
+        var (identity, provenBy, failures) = await CallerAuthentication.AuthenticateAsync(_authenticators, http, cancellationToken)
+            .ConfigureAwait(false);
+        if (identity is null)
         {
-            var result = await authenticator.AuthenticateAsync(http, cancellationToken).ConfigureAwait(false);
-            if (!result.Succeeded)
-            {
-                failures.Add($"{authenticator.Name}: {result.Failure}");
-                continue;
-            }
-            var identity = result.Identity!;
-            var proven = _groupOf(identity);
-            if (!string.Equals(proven, claimed, StringComparison.Ordinal))
-            {
-                return $"node '{node.Id}' belongs to group '{claimed}', but the caller proved {identity} (group '{proven}') by {authenticator.Name}";
-            }
-            OnAuthorized?.Invoke(identity);
-            return null;
+            return $"node '{node.Id}' claims group '{claimed}', which needs a proven workload identity: {failures}";
         }
-        var detail = failures.Count == 0 ? "no caller authenticator is configured" : string.Join("; ", failures);
-        return $"node '{node.Id}' claims group '{claimed}', which needs a proven workload identity: {detail}";
+
+        var proven = _groupOf(identity);
+        if (!string.Equals(proven, claimed, StringComparison.Ordinal))
+        {
+            return $"node '{node.Id}' belongs to group '{claimed}', but the caller proved {identity} (group '{proven}') by {provenBy!.Name}";
+        }
+
+        OnAuthorized?.Invoke(identity);
+        return null;
     }
 }

@@ -59,19 +59,13 @@ internal sealed class IstioCertificateServiceImpl(
 
     private async Task<SpiffeId> AuthenticateAsync(ServerCallContext context)
     {
-        var http = context.GetHttpContext();
-        var failures = new List<string>(_authenticators.Length);
-        foreach (var authenticator in _authenticators)
+        var (identity, _, detail) = await CallerAuthentication.AuthenticateAsync(_authenticators, context.GetHttpContext(),
+            context.CancellationToken).ConfigureAwait(false);
+        if (identity is not null)
         {
-            var result = await authenticator.AuthenticateAsync(http, context.CancellationToken).ConfigureAwait(false);
-            if (result.Succeeded)
-            {
-                return result.Identity!;
-            }
-            failures.Add($"{authenticator.Name}: {result.Failure}");
+            return identity;
         }
 
-        var detail = failures.Count == 0 ? "no caller authenticator is configured" : string.Join("; ", failures);
         CaLog.Unauthenticated(logger, context.Peer, detail);
         CaMetrics.Refuse(nameof(CertificateRequestError.Unauthenticated));
         throw new RpcException(new Status(StatusCode.Unauthenticated, $"caller is not authenticated: {detail}"));

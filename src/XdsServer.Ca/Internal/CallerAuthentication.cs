@@ -1,0 +1,26 @@
+using Microsoft.AspNetCore.Http;
+
+namespace XdsServer.Ca.Internal;
+
+/// <summary>Runs the registered caller authenticators for one request, in order; the first that proves an
+/// identity wins. Shared by the CSR service and the node authorizer so both judge a caller the same way.</summary>
+internal static class CallerAuthentication
+{
+    /// <summary>The proven identity and the authenticator that proved it; or, when none did, each
+    /// authenticator's reason ("name: reason; ...").</summary>
+    public static async ValueTask<(SpiffeId? Identity, ICallerAuthenticator? ProvenBy, string Failures)> AuthenticateAsync(
+        IReadOnlyList<ICallerAuthenticator> authenticators, HttpContext context, CancellationToken cancellationToken)
+    {
+        var failures = new List<string>(authenticators.Count);
+        foreach (var authenticator in authenticators)
+        {
+            var result = await authenticator.AuthenticateAsync(context, cancellationToken).ConfigureAwait(false);
+            if (result.Succeeded)
+            {
+                return (result.Identity, authenticator, string.Empty);
+            }
+            failures.Add($"{authenticator.Name}: {result.Failure}");
+        }
+        return (null, null, failures.Count == 0 ? "no caller authenticator is configured" : string.Join("; ", failures));
+    }
+}
