@@ -18,16 +18,16 @@ public sealed class Subscription
 
     private readonly long _contentKey;
 
-    private Subscription(bool isWildcard, ImmutableHashSet<string> names, bool hasNamedResources)
+    private Subscription(bool isWildcard, ImmutableHashSet<string> names, bool hasNamedResources, long contentKey)
     {
         IsWildcard = isWildcard;
         Names = names;
         HasNamedResources = hasNamedResources;
-        _contentKey = NameSets.KeyOf(names, out _);
+        _contentKey = contentKey;
     }
 
     /// <summary>No subscription yet.</summary>
-    public static Subscription None { get; } = new(false, ImmutableHashSet.Create<string>(StringComparer.Ordinal), false);
+    public static Subscription None { get; } = new(false, ImmutableHashSet.Create<string>(StringComparer.Ordinal), false, NameSets.Key(0, 0));
 
     /// <summary>True when subscribed to every resource of the type.</summary>
     public bool IsWildcard { get; }
@@ -59,7 +59,7 @@ public sealed class Subscription
             return this;
         }
 
-        var newNames = NameSets.Find(resourceNames, WildcardName, out var wildcard);
+        var newNames = NameSets.Find(resourceNames, WildcardName, out var wildcard, out var key);
         if (newNames is null)
         {
             var names = NameSet.Clear().ToBuilder();
@@ -71,7 +71,7 @@ public sealed class Subscription
                 }
             }
 
-            newNames = NameSets.Intern(names.ToImmutable());
+            newNames = NameSets.Intern(names.ToImmutable(), out key);
         }
 
         // Legacy wildcard: "if the client ... has never explicitly subscribed to any resource names".
@@ -80,7 +80,7 @@ public sealed class Subscription
         removed = newNames.IsEmpty ? NameSet : NameSet.IsEmpty ? NoNames : [.. NameSet.Except(newNames)];
         return wildcard == IsWildcard && added.Count == 0 && removed.Count == 0 && named == HasNamedResources
             ? this
-            : new Subscription(wildcard, newNames, named);
+            : new Subscription(wildcard, newNames, named, key);
     }
 
     /// <summary>Applies a delta request: subscribes and unsubscribes names (and <c>"*"</c>).</summary>
@@ -88,12 +88,12 @@ public sealed class Subscription
         bool supportsLegacyWildcard, out IReadOnlyCollection<string> subscribed, out List<string> unsubscribed)
     {
         var named = HasNamedResources || subscribe.Count > 0;
-        if (NameSet.IsEmpty && unsubscribe.Count == 0 && NameSets.Find(subscribe, WildcardName, out var star) is { } shared)
+        if (NameSet.IsEmpty && unsubscribe.Count == 0 && NameSets.Find(subscribe, WildcardName, out var star, out var sharedKey) is { } shared)
         {
             // A first subscription to names another stream subscribes to as well: share its set, build nothing.
             subscribed = shared;
             unsubscribed = [];
-            return new Subscription(IsWildcard || star || (!named && supportsLegacyWildcard), shared, named);
+            return new Subscription(IsWildcard || star || (!named && supportsLegacyWildcard), shared, named, sharedKey);
         }
 
         var wildcard = IsWildcard || (!named && supportsLegacyWildcard);
@@ -129,10 +129,11 @@ public sealed class Subscription
         }
 
         var newNames = names.ToImmutable();
-        newNames = ReferenceEquals(newNames, NameSet) ? newNames : NameSets.Intern(newNames);
+        var key = _contentKey;
+        newNames = ReferenceEquals(newNames, NameSet) ? newNames : NameSets.Intern(newNames, out key);
         return wildcard == IsWildcard && named == HasNamedResources && ReferenceEquals(newNames, NameSet)
             ? this
-            : new Subscription(wildcard, newNames, named);
+            : new Subscription(wildcard, newNames, named, key);
     }
 
     /// <summary>
@@ -158,7 +159,7 @@ public sealed class Subscription
                 return false;
             }
 
-            sum += (uint)StringComparer.Ordinal.GetHashCode(name);
+            sum += NameSets.HashOf(name);
             count++;
         }
 

@@ -24,12 +24,15 @@ internal static class NameSets
         count = 0;
         foreach (var name in names)
         {
-            sum += (uint)StringComparer.Ordinal.GetHashCode(name);
+            sum += HashOf(name);
             count++;
         }
 
         return Key(sum, count);
     }
+
+    /// <summary>A name's part of a content key.</summary>
+    public static uint HashOf(string name) => (uint)StringComparer.Ordinal.GetHashCode(name);
 
     /// <summary>The key of a set of <paramref name="count"/> names whose hashes (as unsigned) add up to <paramref name="sum"/>.</summary>
     public static long Key(long sum, int count) => (sum * 31) + count;
@@ -39,7 +42,8 @@ internal static class NameSets
     /// <paramref name="wildcard"/>), found without building a set; null when none is shared (or the request repeats
     /// a name), and the caller builds one.
     /// </summary>
-    public static ImmutableHashSet<string>? Find(IReadOnlyCollection<string> requested, string wildcardName, out bool wildcard)
+    public static ImmutableHashSet<string>? Find(IReadOnlyCollection<string> requested, string wildcardName, out bool wildcard,
+        out long key)
     {
         wildcard = false;
         long sum = 0;
@@ -52,11 +56,12 @@ internal static class NameSets
                 continue;
             }
 
-            sum += (uint)StringComparer.Ordinal.GetHashCode(name);
+            sum += HashOf(name);
             count++;
         }
 
-        if (count < MinimumCount || !Table.TryGetValue(Key(sum, count), out var weak) || !weak.TryGetTarget(out var shared)
+        key = Key(sum, count);
+        if (count < MinimumCount || !Table.TryGetValue(key, out var weak) || !weak.TryGetTarget(out var shared)
             || shared.Count != count)
         {
             return null;
@@ -76,15 +81,16 @@ internal static class NameSets
         return shared;
     }
 
-    /// <summary>The shared set equal to <paramref name="names"/>, or <paramref name="names"/> itself, now shared.</summary>
-    public static ImmutableHashSet<string> Intern(ImmutableHashSet<string> names)
+    /// <summary>The shared set equal to <paramref name="names"/>, or <paramref name="names"/> itself, now shared;
+    /// <paramref name="key"/> is its content key.</summary>
+    public static ImmutableHashSet<string> Intern(ImmutableHashSet<string> names, out long key)
     {
+        key = KeyOf(names, out _);
         if (names.Count < MinimumCount)
         {
             return names;
         }
 
-        var key = KeyOf(names, out _);
         if (Table.TryGetValue(key, out var weak) && weak.TryGetTarget(out var shared))
         {
             // A different set with the same key keeps its own copy: correct, just not shared.
