@@ -19,7 +19,8 @@ internal sealed class SendBudget
     public static readonly TimeSpan SlowWrite = TimeSpan.FromSeconds(1);
 
     // One shared clock for every slow write instead of a timer per write (thousands of writes wait at once in a
-    // burst, and timers contend on the timer queue): each tick completes the previous tick's task.
+    // burst, and timers contend on the timer queue): each tick completes the previous tick's task. The field is
+    // never read; it keeps the timer referenced (an unreferenced timer is collected and stops).
     private static TaskCompletionSource _tick = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private static readonly ITimer TickTimer = TimeProvider.System.CreateTimer(
         static _ => Interlocked.Exchange(ref _tick, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(),
@@ -52,7 +53,6 @@ internal sealed class SendBudget
     /// <summary>Completes after one to two <see cref="SlowWrite"/> periods: the next tick and then one more.</summary>
     public static async Task SlowWriteElapsedAsync()
     {
-        GC.KeepAlive(TickTimer);
         await Volatile.Read(ref _tick).Task.ConfigureAwait(false);
         await Volatile.Read(ref _tick).Task.ConfigureAwait(false);
     }

@@ -417,6 +417,20 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
         while (sent);
     }
 
+    /// <summary>What a response weighs in the send budget: its resources' cached bytes plus their names, type
+    /// URLs and versions, which is the encoded size up to a few bytes of framing per resource. Read off the
+    /// cache instead of <c>CalculateSize()</c>, which walks the whole message again before gRPC encodes it.</summary>
+    private static long Weight(WatchResponse response)
+    {
+        long bytes = 64 + (response.RemovedNames.Count * 64);
+        foreach (var resource in response.Resources)
+        {
+            bytes += resource.Bytes.Length + resource.TypeUrl.Length + resource.Name.Length + resource.Version.Length + 16;
+        }
+
+        return bytes;
+    }
+
     private async ValueTask SendAsync(TypeSlot slot, WatchResponse response)
     {
         var nonce = (++_nonce).ToString(CultureInfo.InvariantCulture);
@@ -426,7 +440,7 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
             await callbacks.OnResponseAsync(Context, message, Cancellation).ConfigureAwait(false);
         }
 
-        using (var lease = await Core.SendBudget.AcquireAsync(message.CalculateSize(), Cancellation).ConfigureAwait(false))
+        using (var lease = await Core.SendBudget.AcquireAsync(Weight(response), Cancellation).ConfigureAwait(false))
         {
             var write = _writer!.WriteAsync(message, Cancellation);
             if (!write.IsCompleted && await Task.WhenAny(write, SendBudget.SlowWriteElapsedAsync()).ConfigureAwait(false) != write)
