@@ -26,13 +26,7 @@ public class DeltaDiffBenchmarks
     {
         var baseSnapshot = ResourceFactory.EdsSnapshot(ResourceFactory.LoadAssignments(N, revision: 0));
         _base = ResourceFactory.LoadAssignmentsOf(baseSnapshot);
-        var builder = baseSnapshot.ToBuilder();
-        foreach (var message in ResourceFactory.ChangedLoadAssignments(N, ChangedPercent))
-        {
-            builder.Set(message);
-        }
-
-        _changed = ResourceFactory.LoadAssignmentsOf(builder.Build());
+        _changed = ResourceFactory.LoadAssignmentsOf(ResourceFactory.WithChangedLoadAssignments(baseSnapshot, N, ChangedPercent));
         _baseRebuilt = ResourceFactory.LoadAssignmentsOf(
             ResourceFactory.EdsSnapshot(ResourceFactory.LoadAssignments(N, revision: 0)));
 

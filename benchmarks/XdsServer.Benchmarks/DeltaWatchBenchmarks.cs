@@ -47,13 +47,7 @@ public class DeltaWatchBenchmarks
         // among the changed ones, so both baselines need exactly the same response).
         var sameAgain = baseSnapshot.ToBuilder().Set(ResourceFactory.LoadAssignment(0, revision: 1)).Build()
             .ToBuilder().Set(baseMessages[0]).Build();
-        var builder = sameAgain.ToBuilder();
-        foreach (var message in ResourceFactory.ChangedLoadAssignments(N, ChangedPercent))
-        {
-            builder.Set(message);
-        }
-
-        var changedSnapshot = builder.Build();
+        var changedSnapshot = ResourceFactory.WithChangedLoadAssignments(sameAgain, N, ChangedPercent);
         var wildcard = ClientState.ForDelta(EnvoyResourceTypes.ClusterLoadAssignment).ApplyDeltaRequest(["*"], []);
         _atBaseLineage = [BringTo(wildcard, baseSnapshot), BringTo(wildcard, sameAgain)];
         _atRebuiltBase =

@@ -102,6 +102,19 @@ internal static class ResourceFactory
     public static ClusterLoadAssignment[] ChangedLoadAssignments(int count, double percent, int revision = 1) =>
         [.. ChangedIndices(count, percent).Select(i => LoadAssignment(i, revision))];
 
+    /// <summary><paramref name="snapshot"/> with <paramref name="percent"/>% of its <paramref name="count"/> load
+    /// assignments moved to revision 1 (new message objects, only those <c>Set</c>).</summary>
+    public static Snapshot WithChangedLoadAssignments(Snapshot snapshot, int count, double percent)
+    {
+        var builder = snapshot.ToBuilder();
+        foreach (var message in ChangedLoadAssignments(count, percent))
+        {
+            builder.Set(message);
+        }
+
+        return builder.Build();
+    }
+
     /// <summary>A snapshot holding exactly <paramref name="assignments"/>: valid on its own (no references).</summary>
     public static Snapshot EdsSnapshot(IEnumerable<ClusterLoadAssignment> assignments) =>
         Snapshot.CreateBuilder().Add(assignments).Build();

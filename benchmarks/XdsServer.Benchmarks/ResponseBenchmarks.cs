@@ -35,11 +35,6 @@ public class ResponseBenchmarks
     {
         var node = ResourceFactory.Node();
         var snapshot = ResourceFactory.EdsSnapshot(ResourceFactory.LoadAssignments(N, revision: 0));
-        var changed = snapshot.ToBuilder();
-        foreach (var message in ResourceFactory.ChangedLoadAssignments(N, 1.0))
-        {
-            changed.Set(message);
-        }
 
         using var cache = new SnapshotCache();
         cache.SetSnapshot(ResourceFactory.GroupKey, snapshot);
@@ -54,7 +49,7 @@ public class ResponseBenchmarks
 
         // The delta client now holds the snapshot; 1 % changes.
         _deltaState = _deltaState.ApplyResponse(_delta);
-        cache.SetSnapshot(ResourceFactory.GroupKey, changed.Build());
+        cache.SetSnapshot(ResourceFactory.GroupKey, ResourceFactory.WithChangedLoadAssignments(snapshot, N, 1.0));
         _deltaUpdate = Answer(cache, node, _deltaState);
         if (_sotw.Resources.Count != N || _delta.Resources.Count != N || _deltaUpdate.Resources.Count != Math.Max(1, N / 100))
         {
