@@ -109,17 +109,11 @@ internal sealed class XdsServerCore
                 if (char.IsControl(c))
                 {
                     throw Fail(Grpc.Core.StatusCode.InvalidArgument,
-                        $"{typeUrl} request contains a resource name with a control character (U+{(int)c:X4}): '{Printable(name)}'");
+                        $"{typeUrl} request contains a resource name with a control character (U+{(int)c:X4}): '{ClientText.ForLog(name, 64)}'");
                 }
             }
         }
     }
 
     public static Grpc.Core.RpcException Fail(Grpc.Core.StatusCode code, string detail) => new(new Grpc.Core.Status(code, detail));
-
-    private static string Printable(string name)
-    {
-        var clipped = name.Length > 64 ? name[..64] + "…" : name;
-        return string.Concat(clipped.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
-    }
 }
