@@ -3,24 +3,36 @@ using System.Net;
 
 namespace FileServer;
 
-/// <summary>Where to listen: an IP address, any address (<c>*</c>, <c>+</c>, <c>0.0.0.0</c>) or <c>localhost</c>.</summary>
-internal sealed record ListenUrl(string Text, IPAddress? Address, bool Localhost, int Port);
+/// <summary>Where to listen: an IP address, any address (<c>*</c>, <c>+</c>, <c>0.0.0.0</c>) or <c>localhost</c>; over
+/// TLS for an <c>https://</c> URL.</summary>
+internal sealed record ListenUrl(string Text, IPAddress? Address, bool Localhost, int Port, bool Tls = false);
 
-/// <summary>The command line: <c>--urls</c>, <c>--resources</c>, <c>--http-urls</c>, and for the certificate authority
-/// <c>--ca</c>, <c>--ca-tokens</c>, <c>--trust-domain</c> (values after a space or '='). Kept stable: other tools
-/// drive it.</summary>
+/// <summary>The command line: <c>--urls</c>, <c>--resources</c>, <c>--http-urls</c>, for the certificate authority
+/// <c>--ca</c>, <c>--ca-tokens</c>, <c>--trust-domain</c>, and for TLS <c>--tls-cert</c>, <c>--tls-key</c> and the flag
+/// <c>--allow-insecure-transport</c> (values after a space or '='). Kept stable: other tools drive it.</summary>
 internal sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyList<ListenUrl> HttpUrls, string Resources, bool Help)
 {
     public const string DefaultTrustDomain = "cluster.local";
 
     public const string Usage =
-        "usage: FileServer --urls http://127.0.0.1:18000[;http://...] --resources <dir> [--http-urls http://127.0.0.1:18001[;...]]\n"
+        "usage: FileServer --urls http(s)://127.0.0.1:18000[;...] --resources <dir> [--http-urls http(s)://127.0.0.1:18001[;...]]\n"
         + "                  [--ca <dir> [--ca-tokens <file>] [--trust-domain <name>]]\n"
+        + "                  [--tls-cert <pem> --tls-key <pem>] [--allow-insecure-transport]\n"
+        + "  --urls <urls>         where to serve gRPC: ADS, per-type xDS, grpc.health.v1.Health, and with --ca\n"
+        + "                        CreateCertificate and SDS; CSDS answers loopback callers only\n"
+        + "  --resources <dir>     the folder of YAML/JSON resources served to every node (reloaded on change)\n"
+        + "  --http-urls <urls>    where to serve HTTP/1.1: REST fetch POST /v3/discovery:<type>, GET /healthz,\n"
+        + "                        and with --ca the SPIFFE trust bundle\n"
         + "  --ca <dir>            enable the certificate authority: root material in Istio's cacerts layout is loaded\n"
         + "                        from <dir>, or a self-signed root is created there; serves CreateCertificate and SDS\n"
         + "                        (secrets 'default' and 'ROOTCA') on --urls, the SPIFFE trust bundle on --http-urls\n"
         + "  --ca-tokens <file>    a JSON object mapping bearer tokens to SPIFFE IDs (who may ask for certificates)\n"
-        + "  --trust-domain <name> the CA's trust domain for a new root (default cluster.local)";
+        + "  --trust-domain <name> the CA's trust domain for a new root (default cluster.local)\n"
+        + "  --tls-cert <pem>      the server certificate (PEM, leaf first) for https:// URLs; clients may present\n"
+        + "  --tls-key <pem>       a certificate this CA issued to prove an identity; the key in PEM\n"
+        + "  --allow-insecure-transport\n"
+        + "                        accept bearer tokens and send secrets over cleartext from other machines\n"
+        + "                        (without it only TLS and loopback connections may carry them)";
 
     /// <summary>The CA's folder (<c>--ca</c>); null when the CA is off.</summary>
     public string? CaFolder { get; init; }
@@ -31,6 +43,15 @@ internal sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyL
     /// <summary>The trust domain (<c>--trust-domain</c>).</summary>
     public string TrustDomain { get; init; } = DefaultTrustDomain;
 
+    /// <summary>The server certificate's PEM file (<c>--tls-cert</c>); null without TLS.</summary>
+    public string? TlsCertificate { get; init; }
+
+    /// <summary>The server key's PEM file (<c>--tls-key</c>); null without TLS.</summary>
+    public string? TlsKey { get; init; }
+
+    /// <summary>Whether secrets and bearer tokens may cross cleartext connections from other machines.</summary>
+    public bool AllowInsecureTransport { get; init; }
+
     /// <summary>Parses the arguments; on failure <paramref name="error"/> says what is wrong.</summary>
     public static bool TryParse(string[] args, out CommandLine command, out string error)
     {
@@ -38,6 +59,7 @@ internal sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyL
         var grpc = new List<ListenUrl>();
         var http = new List<ListenUrl>();
         var single = new Dictionary<string, string>(StringComparer.Ordinal);
+        var allowInsecure = false;
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
@@ -48,9 +70,16 @@ internal sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyL
                 return true;
             }
 
+            if (arg == "--allow-insecure-transport")
+            {
+                allowInsecure = true;
+                continue;
+            }
+
             var equals = arg.IndexOf('=', StringComparison.Ordinal);
             var name = arg.StartsWith("--", StringComparison.Ordinal) && equals > 0 ? arg[..equals] : arg;
-            if (name is not ("--urls" or "--http-urls" or "--resources" or "--ca" or "--ca-tokens" or "--trust-domain"))
+            if (name is not ("--urls" or "--http-urls" or "--resources" or "--ca" or "--ca-tokens" or "--trust-domain"
+                or "--tls-cert" or "--tls-key"))
             {
                 error = $"unknown argument '{arg}'";
                 return false;
@@ -71,7 +100,7 @@ internal sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyL
                 return false;
             }
 
-            if (name is "--resources" or "--ca" or "--ca-tokens" or "--trust-domain")
+            if (name is "--resources" or "--ca" or "--ca-tokens" or "--trust-domain" or "--tls-cert" or "--tls-key")
             {
                 if (!single.TryAdd(name, value))
                 {
@@ -113,7 +142,8 @@ internal sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyL
             return false;
         }
 
-        if (!TryParseCa(single, out var ca, out var tokens, out var trustDomain, out error))
+        if (!TryParseCa(single, out var ca, out var tokens, out var trustDomain, out error)
+            || !TryParseTls(single, grpc.Concat(http).ToList(), out var tlsCert, out var tlsKey, out error))
         {
             return false;
         }
@@ -123,6 +153,9 @@ internal sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyL
             CaFolder = ca,
             CaTokens = tokens,
             TrustDomain = trustDomain,
+            TlsCertificate = tlsCert,
+            TlsKey = tlsKey,
+            AllowInsecureTransport = allowInsecure,
         };
         error = string.Empty;
         return true;
@@ -167,6 +200,51 @@ internal sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyL
         return true;
     }
 
+    private static bool TryParseTls(Dictionary<string, string> single, List<ListenUrl> urls, out string? cert, out string? key,
+        out string error)
+    {
+        single.TryGetValue("--tls-cert", out cert);
+        single.TryGetValue("--tls-key", out key);
+        error = string.Empty;
+        var tlsUrls = urls.Where(u => u.Tls).Select(u => u.Text).ToList();
+        if (cert is null && key is null)
+        {
+            if (tlsUrls.Count > 0)
+            {
+                error = $"{tlsUrls[0]} is https:// but no --tls-cert/--tls-key are given";
+                return false;
+            }
+
+            return true;
+        }
+
+        if (cert is null || key is null)
+        {
+            error = "--tls-cert and --tls-key go together (the certificate and its private key, both PEM)";
+            return false;
+        }
+
+        if (tlsUrls.Count == 0)
+        {
+            error = "--tls-cert is given but no URL is https://";
+            return false;
+        }
+
+        foreach (var (option, file) in new[] { ("--tls-cert", cert), ("--tls-key", key) })
+        {
+            if (!File.Exists(file))
+            {
+                error = $"{option}: the file '{file}' does not exist"
+                    + (Path.IsPathRooted(file) ? string.Empty : $" (looked for {Path.GetFullPath(file)})");
+                return false;
+            }
+        }
+
+        cert = Path.GetFullPath(cert);
+        key = Path.GetFullPath(key);
+        return true;
+    }
+
     private static bool TryParseUrls(string option, string value, List<ListenUrl> urls, out string error)
     {
         foreach (var text in value.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -193,14 +271,14 @@ internal sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyL
     private static bool TryParseUrl(string text, out ListenUrl url, out string why)
     {
         url = null!;
-        const string Scheme = "http://";
-        if (!text.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase))
+        var tls = text.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
+        if (!tls && !text.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
         {
-            why = "only http:// (cleartext) URLs are supported, e.g. http://127.0.0.1:18000";
+            why = "use http:// (cleartext) or https:// (TLS, with --tls-cert/--tls-key), e.g. http://127.0.0.1:18000";
             return false;
         }
 
-        var rest = text[Scheme.Length..].TrimEnd('/');
+        var rest = text[(tls ? "https://" : "http://").Length..].TrimEnd('/');
         if (rest.Contains('/', StringComparison.Ordinal))
         {
             why = "a path is not supported";
@@ -224,13 +302,13 @@ internal sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyL
         why = string.Empty;
         if (host is "*" or "+")
         {
-            url = new ListenUrl(text, IPAddress.IPv6Any, Localhost: false, port);
+            url = new ListenUrl(text, IPAddress.IPv6Any, Localhost: false, port, tls);
             return true;
         }
 
         if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase))
         {
-            url = new ListenUrl(text, null, Localhost: true, port);
+            url = new ListenUrl(text, null, Localhost: true, port, tls);
             return true;
         }
 
@@ -240,7 +318,7 @@ internal sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyL
             return false;
         }
 
-        url = new ListenUrl(text, address, Localhost: false, port);
+        url = new ListenUrl(text, address, Localhost: false, port, tls);
         return true;
     }
 }

@@ -1,17 +1,22 @@
 // FileServer: serves a folder of Envoy resources (YAML/JSON, picked up within a second of a change) to every
-// node. gRPC on --urls (HTTP/2 cleartext): ADS, the per-type xDS services, CSDS and grpc.health.v1.Health
-// (SERVING once the folder is loaded). HTTP/1.1 on --http-urls: REST fetch (POST /v3/discovery:{type}) and
-// GET /healthz. Kestrel cannot offer HTTP/1.1 and HTTP/2 with prior knowledge on one cleartext port, hence two.
+// node. gRPC on --urls (HTTP/2): ADS, the per-type xDS services, grpc.health.v1.Health (SERVING once the folder
+// is loaded) and CSDS for loopback callers only. HTTP/1.1 on --http-urls: REST fetch (POST /v3/discovery:{type})
+// and GET /healthz. Kestrel cannot offer HTTP/1.1 and HTTP/2 with prior knowledge on one cleartext port, hence two.
 //
 // With --ca <dir> it is also the mesh's certificate authority: istiod's CreateCertificate (bearer tokens from
 // --ca-tokens, or a client certificate it issued) and SDS secrets 'default'/'ROOTCA' for the identity a stream
 // proves, on the gRPC port; the SPIFFE trust bundle at GET /.well-known/spiffe-bundle on the HTTP/1.1 port.
+// Tokens and secrets cross only TLS (https:// URLs with --tls-cert/--tls-key) or loopback connections, unless
+// --allow-insecure-transport says otherwise (docs: SECURITY.md).
 //
-//   dotnet run --project examples/FileServer -c Release -- --urls http://127.0.0.1:18000 \
-//       --resources examples/FileServer/sample [--http-urls http://127.0.0.1:18001] [--ca cacerts --ca-tokens tokens.json]
+//   dotnet run --project examples/FileServer -c Release -- --urls https://127.0.0.1:18000 \
+//       --resources examples/FileServer/sample [--http-urls http://127.0.0.1:18001] [--ca cacerts --ca-tokens tokens.json] \
+//       --tls-cert server.crt --tls-key server.key
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using FileServer;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using XdsServer.Ca;
 
 if (!CommandLine.TryParse(args, out var command, out var error))
@@ -41,12 +46,26 @@ builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 // the file source logs the actual problems (missing folder, rejected files) once each.
 builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.Critical);
 
+X509Certificate2? serverCertificate = null;
+if (command.TlsCertificate is { } certificateFile)
+{
+    try
+    {
+        serverCertificate = X509Certificate2.CreateFromPemFile(certificateFile, command.TlsKey);
+    }
+    catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException or ArgumentException)
+    {
+        Console.Error.WriteLine($"FileServer: cannot load --tls-cert/--tls-key: {e.Message}");
+        return 1;
+    }
+}
+
 var endpoints = new List<(ListenUrl Url, ListenOptions Options, string Serves)>();
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
     foreach (var url in command.GrpcUrls)
     {
-        Listen(kestrel, url, HttpProtocols.Http2, "xDS over gRPC (HTTP/2 cleartext): ADS, per-type services, CSDS, grpc.health.v1.Health"
+        Listen(kestrel, url, HttpProtocols.Http2, $"xDS over gRPC (HTTP/2{(url.Tls ? " over TLS" : " cleartext")}): ADS, per-type services, grpc.health.v1.Health, CSDS (loopback callers)"
             + (command.CaFolder is null ? string.Empty : ", istio.v1.auth.IstioCertificateService, SDS workload secrets"));
     }
 
@@ -57,7 +76,8 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     }
 });
 
-var xds = builder.Services.AddXdsServer().AddFileResources(o => o.Directory = command.Resources);
+var xds = builder.Services.AddXdsServer(o => o.AllowInsecureTransport = command.AllowInsecureTransport)
+    .AddFileResources(o => o.Directory = command.Resources);
 if (command.CaFolder is { } caFolder)
 {
     try
@@ -80,6 +100,7 @@ builder.Services.AddGrpcHealthChecks(); // service "" reports every health check
 
 var app = builder.Build();
 app.MapXdsServer();
+app.MapClientStatus(); // CSDS, an operator API: loopback callers only, secrets reported without their payload
 app.MapGrpcHealthChecksService();
 app.MapHealthChecks("/healthz");
 RotatingCertificateAuthority? authority = null;
@@ -115,7 +136,7 @@ var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("FileSe
 foreach (var (url, options, serves) in endpoints)
 {
     // With port 0 the bound endpoint tells the port the system chose.
-    var shown = url.Port == 0 && options.IPEndPoint is { } bound ? $"http://{bound}" : url.Text;
+    var shown = url.Port == 0 && options.IPEndPoint is { } bound ? $"{(url.Tls ? "https" : "http")}://{bound}" : url.Text;
     FileServerLog.Listening(log, shown, serves);
 }
 
@@ -123,7 +144,9 @@ if (authority is not null)
 {
     var root = authority.Current.RootCertificate;
     FileServerLog.CertificateAuthority(log, command.TrustDomain, command.CaFolder!, root.Subject, root.NotAfter.ToUniversalTime(),
-        command.CaTokens ?? "(none: over this cleartext endpoint no caller can prove an identity)");
+        command.CaTokens ?? (serverCertificate is null
+            ? "(none: over cleartext no caller can prove an identity)"
+            : "(none: callers prove an identity with a client certificate this CA issued)"));
 }
 
 FileServerLog.Serving(log, command.Resources);
@@ -135,6 +158,18 @@ void Listen(KestrelServerOptions kestrel, ListenUrl url, HttpProtocols protocols
     void Configure(ListenOptions options)
     {
         options.Protocols = protocols;
+        if (url.Tls)
+        {
+            options.UseHttps(new HttpsConnectionAdapterOptions
+            {
+                ServerCertificate = serverCertificate,
+                // A client certificate is optional at the TLS layer: the CA's authenticator judges it (chain to this
+                // CA's roots only, clientAuth, one SPIFFE ID), so one port takes mTLS, token and anonymous callers.
+                ClientCertificateMode = ClientCertificateMode.AllowCertificate,
+                ClientCertificateValidation = (_, _, _) => true,
+            });
+        }
+
         endpoints.Add((url, options, serves));
     }
 

@@ -1,21 +1,36 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 
 namespace XdsServer.Ca;
 
 /// <summary>Authenticates a caller by the <c>Authorization: Bearer &lt;token&gt;</c> header (gRPC metadata
-/// <c>authorization</c>, as istio-agent sends it), asking each <see cref="ITokenReviewer"/> in turn.</summary>
+/// <c>authorization</c>, as istio-agent sends it), asking each <see cref="ITokenReviewer"/> in turn. A token that
+/// crossed a cleartext connection from another machine proves nothing (anyone on the path has it too): it is refused
+/// unless the connection is TLS, loopback or the host allowed it (<see cref="TransportSecurity"/>).</summary>
 public sealed class BearerTokenAuthenticator : ICallerAuthenticator
 {
     private const string Scheme = "Bearer ";
     private readonly ITokenReviewer[] _reviewers;
+    private readonly XdsServerOptions _transport;
 
-    /// <summary>Creates the authenticator.</summary>
+    /// <summary>Creates the authenticator with the default transport rules (TLS or loopback).</summary>
     /// <param name="reviewers">The reviewers, asked in order until one accepts the token.</param>
     public BearerTokenAuthenticator(IEnumerable<ITokenReviewer> reviewers)
+        : this(reviewers, Options.Create(new XdsServerOptions()))
+    {
+    }
+
+    /// <summary>Creates the authenticator with the xDS server's transport rules
+    /// (<see cref="XdsServerOptions.AllowInsecureTransport"/>, <see cref="XdsServerOptions.LoopbackIsConfidential"/>).</summary>
+    /// <param name="reviewers">The reviewers, asked in order until one accepts the token.</param>
+    /// <param name="options">The xDS server's options.</param>
+    public BearerTokenAuthenticator(IEnumerable<ITokenReviewer> reviewers, IOptions<XdsServerOptions> options)
     {
         ArgumentNullException.ThrowIfNull(reviewers);
+        ArgumentNullException.ThrowIfNull(options);
         _reviewers = reviewers.ToArray();
+        _transport = options.Value;
     }
 
     /// <inheritdoc />
@@ -47,6 +62,10 @@ public sealed class BearerTokenAuthenticator : ICallerAuthenticator
         if (_reviewers.Length == 0)
         {
             return CallerAuthenticationResult.Fail("no token reviewer is configured");
+        }
+        if (TransportSecurity.InsecureReason(context, _transport) is { } insecure)
+        {
+            return CallerAuthenticationResult.Fail($"a bearer token is not accepted here: {insecure}");
         }
 
         var failures = new List<string>(_reviewers.Length);

@@ -26,6 +26,11 @@ public sealed class CertificateAuthorityHostOptions
     /// <see cref="ITokenReviewer"/>s (default true).</summary>
     public bool AcceptBearerTokens { get; set; } = true;
 
+    /// <summary>With <c>AddWorkloadSecrets</c>: every xDS stream must prove a workload identity, also one whose node
+    /// claims none (default false: such nodes are served without proof, and get no secrets). Turn it on when the
+    /// default cache serves per-node configuration that one workload must not read of another.</summary>
+    public bool RequireProvenIdentity { get; set; }
+
     /// <summary>Checks the options.</summary>
     /// <exception cref="ArgumentException">An option is out of range.</exception>
     public void Validate()

@@ -97,6 +97,7 @@ public static class CertificateAuthorityServiceCollectionExtensions
             return new SpiffeNodeAuthorizer(sp.GetServices<ICallerAuthenticator>(), nodeHash, publisher.GroupOf)
             {
                 UnclaimedGroup = WorkloadIdentityNodeHash.Unclaimed,
+                RequireProvenIdentity = host.RequireProvenIdentity,
                 OnAuthorized = identity => publisher.Ensure(identity),
             };
         }));

@@ -12,9 +12,17 @@ namespace XdsServer.Ca;
 /// stream authenticated as identity A is never served the snapshot, and the secrets, of identity B.
 /// </summary>
 /// <remarks>
-/// Nodes of <see cref="UnclaimedGroup"/> (when set) claim no identity and are let in without proof: with
-/// <see cref="WorkloadIdentityNodeHash"/> that group holds no secrets, so a plain xDS client that only wants
-/// listeners and clusters needs no credential. With the default (null) every stream must prove an identity.
+/// <para>Nodes of <see cref="UnclaimedGroup"/> (when set) claim no identity and are let in without proof unless
+/// <see cref="RequireProvenIdentity"/> is set: with <see cref="WorkloadIdentityNodeHash"/> that group holds no
+/// secrets, so a plain xDS client that only wants listeners and clusters needs no credential. With the default
+/// (null) every stream must prove an identity.</para>
+/// <para>Per-node configuration keyed by node id is guarded too: whenever an identity is proven, a node id in
+/// Istio's form (<c>sidecar~10.0.0.1~pod.ns~ns.svc.cluster.local</c>) must name the proven identity's namespace, so
+/// a workload cannot read the configuration of another namespace's pod by claiming its node id. A caller that
+/// proves nothing can claim any node id of the unclaimed group, which is why <see cref="RequireProvenIdentity"/>
+/// exists.</para>
+/// <para>The decision rests on a credential: it carries the credential's expiry and asks to be made again while the
+/// stream lives, so an expired certificate or a revoked token ends the stream.</para>
 /// </remarks>
 public sealed class SpiffeNodeAuthorizer : INodeAuthorizer
 {
@@ -38,39 +46,84 @@ public sealed class SpiffeNodeAuthorizer : INodeAuthorizer
     /// <summary>The group of nodes that claim no identity and need no proof; null (the default) for none.</summary>
     public string? UnclaimedGroup { get; init; }
 
-    /// <summary>Called with the proven identity each time a stream is let in as that identity, before the stream
-    /// asks for anything (for example to issue and publish the identity's certificate).</summary>
+    /// <summary>Every stream must prove a workload identity, even one whose node claims none. Default false.</summary>
+    public bool RequireProvenIdentity { get; init; }
+
+    /// <summary>Called with the proven identity each time a stream whose node claims it is let in (and each time it is
+    /// authorized again), before the stream asks for anything (for example to issue and publish the identity's
+    /// certificate, and to mark it in use).</summary>
     public Action<SpiffeId>? OnAuthorized { get; init; }
 
     /// <inheritdoc/>
-    public async ValueTask<string?> AuthorizeAsync(XdsStreamContext stream, Node node, CancellationToken cancellationToken)
+    public async ValueTask<NodeAuthorization> AuthorizeAsync(XdsStreamContext stream, Node node, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(node);
         var claimed = _nodeHash.GetGroup(node);
-        if (UnclaimedGroup is not null && string.Equals(claimed, UnclaimedGroup, StringComparison.Ordinal))
+        var unclaimed = UnclaimedGroup is not null && string.Equals(claimed, UnclaimedGroup, StringComparison.Ordinal);
+        if (stream.HttpContext is not { } http)
+        {
+            return unclaimed && !RequireProvenIdentity
+                ? NodeAuthorization.Allowed
+                : NodeAuthorization.Refused("the stream has no connection to authenticate");
+        }
+
+        var (proof, provenBy, failures) = await CallerAuthentication.ProveAsync(_authenticators, http, cancellationToken)
+            .ConfigureAwait(false);
+        if (proof?.Identity is not { } identity)
+        {
+            if (unclaimed && !RequireProvenIdentity)
+            {
+                return NodeAuthorization.Allowed;
+            }
+
+            return NodeAuthorization.Refused(unclaimed
+                ? $"node '{ClientText.ForLog(node.Id)}' claims no workload identity, and this server requires every stream to prove one: {failures}"
+                : $"node '{ClientText.ForLog(node.Id)}' claims group '{ClientText.ForLog(claimed)}', which needs a proven workload identity: {failures}");
+        }
+
+        if (!unclaimed)
+        {
+            var proven = _groupOf(identity);
+            if (!string.Equals(proven, claimed, StringComparison.Ordinal))
+            {
+                return NodeAuthorization.Refused(
+                    $"node '{ClientText.ForLog(node.Id)}' belongs to group '{ClientText.ForLog(claimed)}', but the caller proved {identity} (group '{proven}') by {provenBy!.Name}");
+            }
+        }
+
+        if (NodeIdMismatch(node.Id, identity) is { } mismatch)
+        {
+            return NodeAuthorization.Refused(mismatch);
+        }
+
+        if (!unclaimed)
+        {
+            OnAuthorized?.Invoke(identity);
+        }
+
+        return NodeAuthorization.AllowedByCredential(proof.ValidUntil);
+    }
+
+    /// <summary>Null when the node id is not in Istio's form or names the identity's namespace; else why not.</summary>
+    private static string? NodeIdMismatch(string nodeId, SpiffeId identity)
+    {
+        if (!IstioNodeId.TryRead(nodeId, out var namespaces))
         {
             return null;
         }
-        if (stream.HttpContext is not { } http)
+
+        var proven = IstioNodeId.NamespaceOf(identity);
+        foreach (var named in namespaces)
         {
-            return "the stream has no connection to authenticate";
+            if (!string.Equals(named, proven, StringComparison.Ordinal))
+            {
+                return proven is null
+                    ? $"node id '{ClientText.ForLog(nodeId)}' names namespace '{ClientText.ForLog(named)}', but the caller proved {identity}, which names no namespace"
+                    : $"node id '{ClientText.ForLog(nodeId)}' names namespace '{ClientText.ForLog(named)}', but the caller proved {identity} of namespace '{proven}'";
+            }
         }
 
-        var (identity, provenBy, failures) = await CallerAuthentication.AuthenticateAsync(_authenticators, http, cancellationToken)
-            .ConfigureAwait(false);
-        if (identity is null)
-        {
-            return $"node '{node.Id}' claims group '{claimed}', which needs a proven workload identity: {failures}";
-        }
-
-        var proven = _groupOf(identity);
-        if (!string.Equals(proven, claimed, StringComparison.Ordinal))
-        {
-            return $"node '{node.Id}' belongs to group '{claimed}', but the caller proved {identity} (group '{proven}') by {provenBy!.Name}";
-        }
-
-        OnAuthorized?.Invoke(identity);
         return null;
     }
 }

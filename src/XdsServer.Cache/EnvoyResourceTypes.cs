@@ -19,7 +19,7 @@ public static class EnvoyResourceTypes
     public static ResourceType Secret { get; } = new()
     {
         TypeUrl = TypeUrls.Secret, ShortName = "Secret", Descriptor = SecretProto.Descriptor,
-        NameOf = m => ((SecretProto)m).Name, AdsOrder = 0,
+        NameOf = m => ((SecretProto)m).Name, AdsOrder = 0, Sensitive = true,
     };
 
     /// <summary>Runtime layers (RTDS).</summary>

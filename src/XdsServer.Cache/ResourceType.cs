@@ -38,6 +38,14 @@ public sealed class ResourceType
     /// then listeners and their routes ("make before break").</summary>
     public int AdsOrder { get; init; }
 
+    /// <summary>
+    /// True when a resource of this type is a secret (private keys, tokens): its payload is sent only to streams
+    /// authorized for it, over a confidential transport, and never appears in side channels (CSDS, REST fetch by a
+    /// caller who has not proven the node, status objects, logs, exceptions). Secret is sensitive; a type of your
+    /// own that carries credentials should be too.
+    /// </summary>
+    public bool Sensitive { get; init; }
+
     /// <summary>Lists the resources a message of this type refers to (computed once per resource version).</summary>
     public Func<IMessage, IReadOnlyList<ResourceReference>>? ReferencesOf { get; init; }
 

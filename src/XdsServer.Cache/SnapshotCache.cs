@@ -71,7 +71,7 @@ public sealed class SnapshotCache : ICache, IDisposable
             if (!result.IsValid)
             {
                 CacheMetrics.SnapshotsRejected.Add(1);
-                CacheLog.SnapshotRejected(_logger, group, result);
+                CacheLog.SnapshotRejected(_logger, ClientText.ForLog(group), result);
                 throw new InvalidSnapshotException(group, result);
             }
         }
@@ -110,7 +110,7 @@ public sealed class SnapshotCache : ICache, IDisposable
         }
 
         CacheMetrics.SnapshotsSet.Add(1);
-        CacheLog.SnapshotSet(_logger, group, snapshot);
+        CacheLog.SnapshotSet(_logger, ClientText.ForLog(group), snapshot);
         // Clusters before endpoints before listeners before routes (make before break within an update).
         toEvaluate.Sort(static (a, b) => a.Item2.Type.AdsOrder.CompareTo(b.Item2.Type.AdsOrder));
         CacheWatch.EvaluateAll(toEvaluate, () => Volatile.Read(ref g.Seq) == seq, t => CurrentSet(g, t), _logger);
@@ -267,7 +267,7 @@ public sealed class SnapshotCache : ICache, IDisposable
                 g.Snapshot = null;
                 g.Seq++;
                 dropped++;
-                CacheLog.IdleSnapshotDropped(_logger, g.Key, now - g.LastActivity);
+                CacheLog.IdleSnapshotDropped(_logger, ClientText.ForLog(g.Key), now - g.LastActivity);
                 RemoveIfUnused(g);
             }
         }
@@ -327,7 +327,7 @@ public sealed class SnapshotCache : ICache, IDisposable
             RemoveIfUnused(g);
         }
 
-        CacheLog.GroupStreamsClosed(_logger, g.Key, orphans?.Count ?? 0);
+        CacheLog.GroupStreamsClosed(_logger, ClientText.ForLog(g.Key), orphans?.Count ?? 0);
         foreach (var watch in orphans ?? [])
         {
             watch.TryClaim(); // already unlinked above: just make sure it can never answer

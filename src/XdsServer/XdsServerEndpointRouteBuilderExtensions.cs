@@ -13,11 +13,11 @@ namespace Microsoft.AspNetCore.Builder;
 public static class XdsServerEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// Maps ADS, the per-type discovery services (SotW, delta, fetch), CSDS, and — unless
+    /// Maps ADS, the per-type discovery services (SotW, delta, fetch) and — unless
     /// <see cref="XdsServerOptions.EnableRestFetch"/> is off — the REST fetch endpoints
     /// <c>POST /v3/discovery:{listeners,routes,scoped-routes,clusters,endpoints,secrets,runtime,extension_configs}</c>.
     /// gRPC needs HTTP/2; REST is best served on an HTTP/1.1 endpoint (Kestrel cannot offer both over one
-    /// cleartext port).
+    /// cleartext port). CSDS, an operator API, is not mapped here: see <see cref="MapClientStatus"/>.
     /// </summary>
     public static IEndpointConventionBuilder MapXdsServer(this IEndpointRouteBuilder endpoints)
     {
@@ -34,7 +34,6 @@ public static class XdsServerEndpointRouteBuilderExtensions
             endpoints.MapGrpcService<SecretDiscoveryServiceImpl>(),
             endpoints.MapGrpcService<RuntimeDiscoveryServiceImpl>(),
             endpoints.MapGrpcService<ExtensionConfigDiscoveryServiceImpl>(),
-            endpoints.MapGrpcService<ClientStatusServiceImpl>(),
         };
 
         if (endpoints.ServiceProvider.GetRequiredService<IOptions<XdsServerOptions>>().Value.EnableRestFetch)
@@ -43,6 +42,25 @@ public static class XdsServerEndpointRouteBuilderExtensions
         }
 
         return new CompositeConventionBuilder(builders);
+    }
+
+    /// <summary>
+    /// Maps CSDS (<c>envoy.service.status.v3.ClientStatusDiscoveryService</c>: what each connected proxy was sent and
+    /// whether it ACKed it), an operator API that is off unless mapped. Callers are checked by
+    /// <see cref="ClientStatusOptions.Authorize"/> (default: loopback callers only); add an ASP.NET Core policy with
+    /// the returned builder (<c>.RequireAuthorization(...)</c>, <c>.RequireHost(...)</c>) as well if you like.
+    /// Sensitive resources are reported without their payload.
+    /// </summary>
+    /// <param name="endpoints">The endpoint route builder of a host that called <c>AddXdsServer</c>.</param>
+    /// <param name="configure">Changes the caller check and the bounds.</param>
+    /// <returns>A builder for endpoint conventions.</returns>
+    public static IEndpointConventionBuilder MapClientStatus(this IEndpointRouteBuilder endpoints, Action<ClientStatusOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var options = endpoints.ServiceProvider.GetRequiredService<ClientStatusOptions>();
+        configure?.Invoke(options);
+        options.Validate();
+        return endpoints.MapGrpcService<ClientStatusServiceImpl>();
     }
 
     private static async Task RestFetchAsync(HttpContext http, string type)
@@ -54,11 +72,18 @@ public static class XdsServerEndpointRouteBuilderExtensions
             return;
         }
 
+        var core = http.RequestServices.GetRequiredService<XdsServerCore>();
+        var limit = core.Options.MaxRequestBytes;
+        if (await ReadBodyAsync(http, limit).ConfigureAwait(false) is not { } body)
+        {
+            await Problem(http, StatusCodes.Status413PayloadTooLarge,
+                $"the request body is larger than {limit} bytes (XdsServerOptions.MaxRequestBytes)").ConfigureAwait(false);
+            return;
+        }
+
         DiscoveryRequest request;
         try
         {
-            using var reader = new StreamReader(http.Request.Body);
-            var body = await reader.ReadToEndAsync(http.RequestAborted).ConfigureAwait(false);
             request = ApiTypes.Parser.Parse<DiscoveryRequest>(body);
         }
         catch (Exception e) when (e is Google.Protobuf.InvalidJsonException or Google.Protobuf.InvalidProtocolBufferException or FormatException)
@@ -68,7 +93,6 @@ public static class XdsServerEndpointRouteBuilderExtensions
             return;
         }
 
-        var core = http.RequestServices.GetRequiredService<XdsServerCore>();
         var context = new XdsStreamContext(core.NextStreamId(), XdsProtocol.Rest, typeUrl, null, http);
         try
         {
@@ -99,6 +123,31 @@ public static class XdsServerEndpointRouteBuilderExtensions
             };
             await Problem(http, status, e.Status.Detail).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Reads the body as UTF-8 text, or returns null as soon as it is known to exceed
+    /// <paramref name="limit"/> bytes (from Content-Length, or while reading a chunked body).</summary>
+    private static async Task<string?> ReadBodyAsync(HttpContext http, int limit)
+    {
+        if (http.Request.ContentLength > limit)
+        {
+            return null;
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await http.Request.Body.ReadAsync(chunk, http.RequestAborted).ConfigureAwait(false)) > 0)
+        {
+            if (buffer.Length + read > limit)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
     private static Task Problem(HttpContext http, int status, string detail)

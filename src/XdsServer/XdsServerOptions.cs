@@ -37,6 +37,29 @@ public sealed class XdsServerOptions
     /// <summary>Map the REST fetch endpoints (<c>POST /v3/discovery:&lt;type&gt;</c>) in
     /// <c>MapXdsServer</c>. Default true.</summary>
     public bool EnableRestFetch { get; set; } = true;
+
+    /// <summary>
+    /// Send sensitive resources (secrets: private keys) and accept bearer tokens over cleartext connections from
+    /// other machines. Default false: such a stream or fetch is refused with PERMISSION_DENIED, and a bearer token
+    /// proves nothing, unless the connection is TLS or (with <see cref="LoopbackIsConfidential"/>) loopback. Turn it
+    /// on only where something else encrypts the path (a service-mesh sidecar, an IPsec tunnel); the server logs a
+    /// warning at start when it is on.
+    /// </summary>
+    public bool AllowInsecureTransport { get; set; }
+
+    /// <summary>
+    /// Count cleartext connections from a loopback address (127.0.0.0/8, ::1) as confidential. Default true: only
+    /// processes on this machine can make them. Turn it off where other tenants share the loopback interface (the
+    /// containers of one Kubernetes pod share it).
+    /// </summary>
+    public bool LoopbackIsConfidential { get; set; } = true;
+
+    /// <summary>
+    /// How often a stream authorized by a revocable credential (<see cref="NodeAuthorization.Recheck"/>) is
+    /// authorized again; a refusal then ends it with UNAUTHENTICATED. Streams also end when their credential
+    /// expires (<see cref="NodeAuthorization.ValidUntil"/>). Default 5 minutes; at least 10 milliseconds.
+    /// </summary>
+    public TimeSpan ReauthorizationInterval { get; set; } = TimeSpan.FromMinutes(5);
 }
 
 /// <summary>Checks <see cref="XdsServerOptions"/> at start, with messages that name the setting.</summary>
@@ -78,6 +101,11 @@ internal sealed class XdsServerOptionsValidator(CacheRoutes routes) : IValidateO
         if (options.MaxQueuedRequestsPerStream < 1)
         {
             failures.Add($"XdsServerOptions.MaxQueuedRequestsPerStream must be positive (was {options.MaxQueuedRequestsPerStream}).");
+        }
+
+        if (options.ReauthorizationInterval < TimeSpan.FromMilliseconds(10))
+        {
+            failures.Add($"XdsServerOptions.ReauthorizationInterval must be at least 10 ms (was {options.ReauthorizationInterval}).");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -59,6 +59,8 @@ public static class XdsServerServiceCollectionExtensions
             sp.GetRequiredService<StreamRegistry>(),
             sp.GetRequiredService<ILoggerFactory>(),
             sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<ClientStatusOptions>();
+        services.AddHostedService<XdsServerStartupLog>();
         services.AddHealthChecks().AddCheck<XdsHealthCheck>("xds");
         return new XdsServerBuilder(services);
     }

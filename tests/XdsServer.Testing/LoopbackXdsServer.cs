@@ -37,9 +37,11 @@ public sealed class LoopbackXdsServer : IAsyncDisposable
         $"acked v{t.AckedVersion}, acks {t.Acks}, nacks {t.Nacks}, pending {t.PendingResponses}, held {t.HeldForOrdering}, [{t.Subscription}]")));
 
     /// <summary>Starts a server. By default it serves a <see cref="SnapshotCache"/>; <paramref name="configure"/>
-    /// can add callbacks, authorizers, other caches or options.</summary>
+    /// can add callbacks, authorizers, other caches or options. Besides <c>MapXdsServer()</c> it maps CSDS with its
+    /// defaults, or runs <paramref name="map"/> instead when given.</summary>
     public static async Task<LoopbackXdsServer> StartAsync(Action<IXdsServerBuilder>? configure = null,
-        Action<XdsServerOptions>? options = null, Action<IServiceCollection>? services = null, bool http1 = false)
+        Action<XdsServerOptions>? options = null, Action<IServiceCollection>? services = null, bool http1 = false,
+        Action<WebApplication>? map = null)
     {
         var (app, address) = await LoopbackHost.StartAsync(
             l => l.Protocols = http1 ? HttpProtocols.Http1 : HttpProtocols.Http2,
@@ -57,7 +59,18 @@ public sealed class LoopbackXdsServer : IAsyncDisposable
 
                 services?.Invoke(collection);
             },
-            built => built.MapXdsServer());
+            built =>
+            {
+                built.MapXdsServer();
+                if (map is null)
+                {
+                    built.MapClientStatus(); // loopback callers only, as by default
+                }
+                else
+                {
+                    map(built);
+                }
+            });
         return new LoopbackXdsServer(app, address.Port);
     }
 

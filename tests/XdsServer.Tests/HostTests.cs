@@ -159,8 +159,8 @@ public class HostTests
 
     private sealed class DenyIntruders : INodeAuthorizer
     {
-        public ValueTask<string?> AuthorizeAsync(XdsStreamContext stream, Envoy.Config.Core.V3.Node node, CancellationToken cancellationToken) =>
-            ValueTask.FromResult(node.Id == "intruder" ? "not on the list" : null);
+        public ValueTask<NodeAuthorization> AuthorizeAsync(XdsStreamContext stream, Envoy.Config.Core.V3.Node node, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(node.Id == "intruder" ? NodeAuthorization.Refused("not on the list") : NodeAuthorization.Allowed);
     }
 }
 

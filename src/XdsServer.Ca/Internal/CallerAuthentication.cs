@@ -11,13 +11,21 @@ internal static class CallerAuthentication
     public static async ValueTask<(SpiffeId? Identity, ICallerAuthenticator? ProvenBy, string Failures)> AuthenticateAsync(
         IReadOnlyList<ICallerAuthenticator> authenticators, HttpContext context, CancellationToken cancellationToken)
     {
+        var (proof, provenBy, failures) = await ProveAsync(authenticators, context, cancellationToken).ConfigureAwait(false);
+        return (proof?.Identity, provenBy, failures);
+    }
+
+    /// <summary>As <see cref="AuthenticateAsync"/>, with the whole successful result (its expiry included).</summary>
+    public static async ValueTask<(CallerAuthenticationResult? Proof, ICallerAuthenticator? ProvenBy, string Failures)> ProveAsync(
+        IReadOnlyList<ICallerAuthenticator> authenticators, HttpContext context, CancellationToken cancellationToken)
+    {
         var failures = new List<string>(authenticators.Count);
         foreach (var authenticator in authenticators)
         {
             var result = await authenticator.AuthenticateAsync(context, cancellationToken).ConfigureAwait(false);
             if (result.Succeeded)
             {
-                return (result.Identity, authenticator, string.Empty);
+                return (result, authenticator, string.Empty);
             }
             failures.Add($"{authenticator.Name}: {result.Failure}");
         }

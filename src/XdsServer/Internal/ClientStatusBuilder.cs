@@ -6,7 +6,8 @@ using GenericXdsConfig = Envoy.Service.Status.V3.ClientConfig.Types.GenericXdsCo
 
 namespace XdsServer.Internal;
 
-/// <summary>Turns a stream's per-type state into CSDS <c>GenericXdsConfig</c> entries, one per resource.</summary>
+/// <summary>Turns a stream's per-type state into CSDS <c>GenericXdsConfig</c> entries, one per resource. A sensitive
+/// type's entries carry name, version and status only: its payload (a private key) never leaves through CSDS.</summary>
 internal static class ClientStatusBuilder
 {
     public static ClientConfig Build(Node node, IReadOnlyList<TypeSlot> slots)
@@ -14,6 +15,7 @@ internal static class ClientStatusBuilder
         var config = new ClientConfig { Node = node };
         foreach (var slot in slots)
         {
+            var sensitive = slot.Type.Sensitive;
             var lastSent = slot.LastSent?.Resources.ToDictionary(r => r.Name, r => r.Version, StringComparer.Ordinal)
                 ?? new Dictionary<string, string>(StringComparer.Ordinal);
             var nacked = slot.LastNack is { } nack && nack.Nonce == slot.LastSentNonce ? nack : null;
@@ -26,7 +28,7 @@ internal static class ClientStatusBuilder
                     TypeUrl = slot.Type.TypeUrl,
                     Name = resource.Name,
                     VersionInfo = resource.Version,
-                    XdsConfig = resource.Resource?.Packed,
+                    XdsConfig = sensitive ? null : resource.Resource?.Packed,
                     LastUpdated = slot.LastSentAt is { } at ? Timestamp.FromDateTimeOffset(at) : null,
                     ClientStatus = ClientResourceStatus.Acked,
                     ConfigStatus = ConfigStatus.Synced,
@@ -41,7 +43,7 @@ internal static class ClientStatusBuilder
                         Details = nacked.Message,
                         VersionInfo = nacked.RejectedVersion,
                         LastUpdateAttempt = Timestamp.FromDateTimeOffset(nacked.At),
-                        FailedConfiguration = resource.Resource?.Packed,
+                        FailedConfiguration = sensitive ? null : resource.Resource?.Packed,
                     };
                 }
                 else if (inLastResponse && slot.AwaitingAck)

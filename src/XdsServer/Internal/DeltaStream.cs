@@ -32,7 +32,7 @@ internal sealed class DeltaStream(XdsServerCore core, string? typeUrl, ServerCal
             {
                 // Delta differs from SotW here: "the server must honor changes to the subscription state even
                 // if the nonce is stale"; only the ACK/NACK meaning is dropped.
-                XdsLog.StaleNonce(Core.Logger, StreamId, type.TypeUrl, request.ResponseNonce, slot.LastSentNonce);
+                XdsLog.StaleNonce(Core.Logger, StreamId, type.TypeUrl, ClientText.ForLog(request.ResponseNonce), slot.LastSentNonce);
             }
         }
 

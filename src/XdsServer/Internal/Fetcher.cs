@@ -50,9 +50,11 @@ internal static class Fetcher
 
         core.ValidateNames(typeUrl, request.ResourceNames, request.ResourceNames.Count);
         context.Node = node;
-        if (await core.AuthorizeAsync(context, node, ct).ConfigureAwait(false) is { } refusal)
+        core.RequireConfidentialTransport(type, context);
+        if ((await core.AuthorizeAsync(context, node, ct).ConfigureAwait(false)).Refusal is { } refusal)
         {
-            throw XdsServerCore.Fail(StatusCode.PermissionDenied, $"node '{node.Id}' refused: {refusal}");
+            XdsLog.NodeRefused(core.Logger, context.StreamId, ClientText.ForLog(node.Id), ClientText.ForLog(refusal));
+            throw XdsServerCore.Fail(StatusCode.PermissionDenied, $"node '{ClientText.ForLog(node.Id)}' refused: {refusal}");
         }
 
         XdsMetrics.Requests.Add(1, XdsMetrics.Type(type.ShortName), XdsMetrics.Protocol(XdsProtocol.Rest));
@@ -71,7 +73,7 @@ internal static class Fetcher
             throw XdsServerCore.Fail(StatusCode.InvalidArgument, $"{typeUrl} is not served: {e.Message}");
         }
 
-        XdsLog.Fetched(core.Logger, typeUrl, node.Id, result.Status.ToString());
+        XdsLog.Fetched(core.Logger, typeUrl, ClientText.ForLog(node.Id), result.Status.ToString());
         if (result.Status != FetchStatus.Ok)
         {
             return (result, null);

@@ -24,7 +24,7 @@ internal sealed class SotwStream(XdsServerCore core, string? typeUrl, ServerCall
             // not cause a response." The client will answer the newer response anyway.
             if (request.ResponseNonce != slot.LastSentNonce)
             {
-                XdsLog.StaleNonce(Core.Logger, StreamId, type.TypeUrl, request.ResponseNonce, slot.LastSentNonce);
+                XdsLog.StaleNonce(Core.Logger, StreamId, type.TypeUrl, ClientText.ForLog(request.ResponseNonce), slot.LastSentNonce);
                 return;
             }
 

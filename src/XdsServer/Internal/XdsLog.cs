@@ -39,6 +39,15 @@ internal static partial class XdsLog
     [LoggerMessage(2010, LogLevel.Error, "Stream {StreamId} failed")]
     public static partial void StreamFailed(ILogger logger, Exception exception, long streamId);
 
+    [LoggerMessage(2012, LogLevel.Warning, "Stream {StreamId}: re-authorization failed; the stream is ended")]
+    public static partial void ReauthorizationFailed(ILogger logger, Exception exception, long streamId);
+
+    [LoggerMessage(2013, LogLevel.Warning, "XdsServerOptions.AllowInsecureTransport is on: secrets and bearer tokens are accepted over cleartext connections from other machines. Use it only where the network path is encrypted otherwise.")]
+    public static partial void InsecureTransportAllowed(ILogger logger);
+
+    [LoggerMessage(2014, LogLevel.Information, "CSDS request from {Peer} refused: {Reason}")]
+    public static partial void ClientStatusRefused(ILogger logger, string peer, string reason);
+
     [LoggerMessage(2011, LogLevel.Debug, "REST fetch of {TypeUrl} by node '{NodeId}': {Status}")]
     public static partial void Fetched(ILogger logger, string typeUrl, string nodeId, string status);
 }

@@ -46,8 +46,9 @@ internal sealed class XdsServerCore
 
     public long NextStreamId() => Interlocked.Increment(ref _lastStreamId);
 
-    /// <summary>Runs the node authorizers; with none registered, allows and says so once in the log.</summary>
-    public async ValueTask<string?> AuthorizeAsync(XdsStreamContext stream, Envoy.Config.Core.V3.Node node, CancellationToken ct)
+    /// <summary>Runs the node authorizers, which must all allow; with none registered, allows and says so once
+    /// in the log.</summary>
+    public async ValueTask<NodeAuthorization> AuthorizeAsync(XdsStreamContext stream, Envoy.Config.Core.V3.Node node, CancellationToken ct)
     {
         if (Authorizers.Count == 0)
         {
@@ -56,18 +57,30 @@ internal sealed class XdsServerCore
                 XdsLog.AllowAllAuthorizer(Logger);
             }
 
-            return null;
+            return NodeAuthorization.Allowed;
         }
 
+        var decision = NodeAuthorization.Allowed;
         foreach (var authorizer in Authorizers)
         {
-            if (await authorizer.AuthorizeAsync(stream, node, ct).ConfigureAwait(false) is { } reason)
+            decision = decision.And(await authorizer.AuthorizeAsync(stream, node, ct).ConfigureAwait(false));
+            if (!decision.IsAllowed)
             {
-                return reason;
+                return decision;
             }
         }
 
-        return null;
+        return decision;
+    }
+
+    /// <summary>Refuses a sensitive type on a connection that may not carry secrets
+    /// (<see cref="TransportSecurity"/>).</summary>
+    public void RequireConfidentialTransport(ResourceType type, XdsStreamContext context)
+    {
+        if (type.Sensitive && TransportSecurity.InsecureReason(context.HttpContext, Options) is { } reason)
+        {
+            throw Fail(Grpc.Core.StatusCode.PermissionDenied, $"{type.ShortName} resources are sensitive and not sent here: {reason}");
+        }
     }
 
     /// <summary>Looks a type URL up, or fails the call with INVALID_ARGUMENT naming what is served.</summary>

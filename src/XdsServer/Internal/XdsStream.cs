@@ -29,8 +29,10 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
     private readonly DateTimeOffset _openedAt;
     private int _wakeScheduled;
     private long _nonce;
+    private readonly CancellationTokenSource _ended = new();
     private IServerStreamWriter<TResponse>? _writer;
     private Node? _node;
+    private RpcException? _revoked;
 
     protected XdsStream(XdsServerCore core, XdsProtocol protocol, string? fixedTypeUrl, ServerCallContext call)
     {
@@ -81,10 +83,11 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
             }
 
             Context.Node = _node;
-            if (await Core.AuthorizeAsync(Context, _node, Cancellation).ConfigureAwait(false) is { } refusal)
+            var authorization = await Core.AuthorizeAsync(Context, _node, Cancellation).ConfigureAwait(false);
+            if (authorization.Refusal is { } refusal)
             {
-                XdsLog.NodeRefused(Core.Logger, StreamId, _node.Id, refusal);
-                throw XdsServerCore.Fail(StatusCode.PermissionDenied, $"node '{_node.Id}' refused: {refusal}");
+                XdsLog.NodeRefused(Core.Logger, StreamId, ClientText.ForLog(_node.Id), ClientText.ForLog(refusal, 1024));
+                throw XdsServerCore.Fail(StatusCode.PermissionDenied, $"node '{ClientText.ForLog(_node.Id)}' refused: {refusal}");
             }
 
             foreach (var callbacks in Core.Callbacks)
@@ -96,23 +99,36 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
             XdsMetrics.StreamsOpen.Add(1, XdsMetrics.Protocol(Context.Protocol));
             Core.Registry.Add(StreamId, this);
             tracking = Core.Cache.TrackStream(_node);
-            XdsLog.StreamOpened(Core.Logger, StreamId, Context.Protocol, _node.Id);
+            XdsLog.StreamOpened(Core.Logger, StreamId, Context.Protocol, ClientText.ForLog(_node.Id));
+
+            if (authorization.ValidUntil is not null || authorization.Recheck)
+            {
+                _ = KeepAuthorizedAsync(authorization);
+            }
 
             _ = ReadAsync(requests);
             await HandleAsync(first).ConfigureAwait(false);
             await LoopAsync().ConfigureAwait(false);
         }
         catch (RpcException e) when (e.StatusCode is StatusCode.InvalidArgument or StatusCode.ResourceExhausted
-            or StatusCode.PermissionDenied or StatusCode.FailedPrecondition)
+            or StatusCode.PermissionDenied or StatusCode.FailedPrecondition or StatusCode.Unauthenticated)
         {
             reason = $"{e.StatusCode}: {e.Status.Detail}";
             XdsMetrics.BadRequests.Add(1, XdsMetrics.Protocol(Context.Protocol));
-            XdsLog.BadRequest(Core.Logger, StreamId, e.StatusCode, e.Status.Detail);
+            XdsLog.BadRequest(Core.Logger, StreamId, e.StatusCode, ClientText.ForLog(e.Status.Detail, 1024));
             throw;
         }
         catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
         {
             reason = "cancelled";
+        }
+        catch (Exception e) when (MalformedRequest(e) is { } malformed)
+        {
+            // A client's garbage is the client's fault: INVALID_ARGUMENT and an Information line, not an error.
+            reason = $"{StatusCode.InvalidArgument}: {malformed}";
+            XdsMetrics.BadRequests.Add(1, XdsMetrics.Protocol(Context.Protocol));
+            XdsLog.BadRequest(Core.Logger, StreamId, StatusCode.InvalidArgument, ClientText.ForLog(malformed, 1024));
+            throw XdsServerCore.Fail(StatusCode.InvalidArgument, malformed);
         }
         catch (Exception e) when (e is not RpcException)
         {
@@ -123,6 +139,7 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
         finally
         {
             _inbox.Writer.TryComplete();
+            await _ended.CancelAsync().ConfigureAwait(false);
             lock (_statusGate)
             {
                 foreach (var slot in _slotsInOrder)
@@ -145,9 +162,81 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
                 }
             }
 
-            XdsLog.StreamClosed(Core.Logger, StreamId, reason);
+            XdsLog.StreamClosed(Core.Logger, StreamId, ClientText.ForLog(reason, 1024));
             Dispose();
         }
+    }
+
+    /// <summary>The message of a request that could not be read as the protocol's message, or null for any
+    /// other exception.</summary>
+    private static string? MalformedRequest(Exception e)
+    {
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is InvalidProtocolBufferException)
+            {
+                return $"the request is not a valid {typeof(TRequest).Name} message: {inner.Message}";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Keeps a credential-based authorization true while the stream lives: ends the stream with UNAUTHENTICATED
+    /// when the credential expires, and asks the authorizers again every
+    /// <see cref="XdsServerOptions.ReauthorizationInterval"/> when the decision may be revoked. Ending goes
+    /// through the request channel, so the loop stops before it sends anything else.
+    /// </summary>
+    private async Task KeepAuthorizedAsync(NodeAuthorization authorization)
+    {
+        var ct = _ended.Token;
+        try
+        {
+            while (true)
+            {
+                var now = Core.Time.GetUtcNow();
+                if (authorization.ValidUntil is { } until && until <= now)
+                {
+                    Revoke($"the credential that authorized node '{ClientText.ForLog(Node.Id)}' expired at {until:O}; reconnect with a fresh one");
+                    return;
+                }
+
+                var wait = authorization.Recheck ? Core.Options.ReauthorizationInterval : Timeout.InfiniteTimeSpan;
+                if (authorization.ValidUntil is { } end && (wait == Timeout.InfiniteTimeSpan || end - now < wait))
+                {
+                    wait = end - now;
+                }
+
+                await Task.Delay(wait, Core.Time, ct).ConfigureAwait(false);
+                if (authorization.Recheck && (authorization.ValidUntil is not { } expiry || expiry > Core.Time.GetUtcNow()))
+                {
+                    authorization = await Core.AuthorizeAsync(Context, Node, ct).ConfigureAwait(false);
+                    if (authorization.Refusal is { } refusal)
+                    {
+                        Revoke($"node '{ClientText.ForLog(Node.Id)}' is no longer authorized: {refusal}");
+                        return;
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The stream ended first.
+        }
+        catch (Exception e)
+        {
+            // An authorizer that fails cannot vouch for the stream any more.
+            XdsLog.ReauthorizationFailed(Core.Logger, e, StreamId);
+            Revoke("the server could not confirm the stream's authorization; reconnect");
+        }
+    }
+
+    private void Revoke(string detail)
+    {
+        var error = XdsServerCore.Fail(StatusCode.Unauthenticated, detail);
+        Volatile.Write(ref _revoked, error);
+        _inbox.Writer.TryComplete(error);
     }
 
     /// <summary>The node of a request, if it carries one.</summary>
@@ -170,7 +259,7 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
                     $"type URL changed from '{_fixedTypeUrl}' to '{requestTypeUrl}' on a per-type stream");
             }
 
-            return Core.ResolveType(_fixedTypeUrl);
+            return Confidential(Core.ResolveType(_fixedTypeUrl));
         }
 
         if (requestTypeUrl.Length == 0)
@@ -178,7 +267,17 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
             throw XdsServerCore.Fail(StatusCode.InvalidArgument, "type_url is required on an aggregated (ADS) stream");
         }
 
-        return Core.ResolveType(requestTypeUrl);
+        return Confidential(Core.ResolveType(requestTypeUrl));
+    }
+
+    private ResourceType Confidential(ResourceType type)
+    {
+        if (type.Sensitive && !_slots.ContainsKey(type.TypeUrl))
+        {
+            Core.RequireConfidentialTransport(type, Context);
+        }
+
+        return type;
     }
 
     protected async ValueTask NotifyRequestAsync(TRequest request, ResourceType type)
@@ -223,7 +322,7 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
             }
 
             XdsMetrics.Nacks.Add(1, type, XdsMetrics.Protocol(Context.Protocol));
-            XdsLog.Nack(Core.Logger, Node.Id, slot.Type.TypeUrl, slot.LastSentVersion ?? string.Empty, nonce, error.Message);
+            XdsLog.Nack(Core.Logger, ClientText.ForLog(Node.Id), slot.Type.TypeUrl, ClientText.ForLog(slot.LastSentVersion), ClientText.ForLog(nonce), ClientText.ForLog(error.Message, 1024));
             foreach (var callbacks in Core.Callbacks)
             {
                 await callbacks.OnNackAsync(Context, slot.Type.TypeUrl, nonce, error).ConfigureAwait(false);
@@ -433,6 +532,11 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
 
     private async ValueTask SendAsync(TypeSlot slot, WatchResponse response)
     {
+        if (Volatile.Read(ref _revoked) is { } revoked)
+        {
+            throw revoked; // the credential is gone: nothing more is sent
+        }
+
         var nonce = (++_nonce).ToString(CultureInfo.InvariantCulture);
         var message = BuildResponse(response, nonce);
         foreach (var callbacks in Core.Callbacks)
@@ -472,7 +576,11 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
     }
 
     /// <summary>Called by <see cref="RunAsync"/> when the stream ends.</summary>
-    public void Dispose() => _readCredits.Dispose();
+    public void Dispose()
+    {
+        _readCredits.Dispose();
+        _ended.Dispose();
+    }
 
     public Envoy.Service.Status.V3.ClientConfig? GetClientConfig()
     {

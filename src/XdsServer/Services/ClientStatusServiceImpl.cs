@@ -1,4 +1,6 @@
+using System.Text.RegularExpressions;
 using Envoy.Service.Status.V3;
+using Envoy.Type.Matcher.V3;
 using Grpc.Core;
 using XdsServer.Internal;
 
@@ -7,24 +9,43 @@ namespace XdsServer.Services;
 /// <summary>
 /// CSDS: for every connected node (filtered by the request's node matchers), each resource the server sent,
 /// at which version, and whether the client ACKed it, NACKed it (with the error) or has not answered yet.
+/// Guarded by <see cref="ClientStatusOptions.Authorize"/>; sensitive payloads are never included; the answer's size
+/// and the cost of the caller's matchers are bounded.
 /// </summary>
-internal sealed class ClientStatusServiceImpl(StreamRegistry registry) : ClientStatusDiscoveryService.ClientStatusDiscoveryServiceBase
+internal sealed class ClientStatusServiceImpl(StreamRegistry registry, ClientStatusOptions options, XdsServerCore core)
+    : ClientStatusDiscoveryService.ClientStatusDiscoveryServiceBase
 {
-    public override Task<ClientStatusResponse> FetchClientStatus(ClientStatusRequest request, ServerCallContext context) =>
-        Task.FromResult(Build(request));
+    public override async Task<ClientStatusResponse> FetchClientStatus(ClientStatusRequest request, ServerCallContext context)
+    {
+        await AuthorizeAsync(context).ConfigureAwait(false);
+        return Build(request);
+    }
 
     public override async Task StreamClientStatus(IAsyncStreamReader<ClientStatusRequest> requestStream,
         IServerStreamWriter<ClientStatusResponse> responseStream, ServerCallContext context)
     {
+        await AuthorizeAsync(context).ConfigureAwait(false);
         while (await requestStream.MoveNext(context.CancellationToken).ConfigureAwait(false))
         {
             await responseStream.WriteAsync(Build(requestStream.Current), context.CancellationToken).ConfigureAwait(false);
         }
     }
 
+    private async ValueTask AuthorizeAsync(ServerCallContext context)
+    {
+        var http = context.GetHttpContext();
+        if (await options.Authorize(http, context.CancellationToken).ConfigureAwait(false) is { } refusal)
+        {
+            XdsLog.ClientStatusRefused(core.Logger, ClientText.ForLog(context.Peer), ClientText.ForLog(refusal, 1024));
+            throw XdsServerCore.Fail(StatusCode.PermissionDenied, refusal);
+        }
+    }
+
     private ClientStatusResponse Build(ClientStatusRequest request)
     {
+        var matchers = NodeMatch.Compile(request.NodeMatchers, options);
         var response = new ClientStatusResponse();
+        var size = 0;
         foreach (var stream in registry.Sources)
         {
             if (stream.GetClientConfig() is not { } config)
@@ -32,9 +53,16 @@ internal sealed class ClientStatusServiceImpl(StreamRegistry registry) : ClientS
                 continue;
             }
 
-            if (request.NodeMatchers.Count > 0 && !request.NodeMatchers.Any(m => NodeMatch.Matches(m, config.Node)))
+            if (matchers.Count > 0 && !matchers.Any(m => m(config.Node)))
             {
                 continue;
+            }
+
+            size += config.CalculateSize() + 8;
+            if (size > options.MaxResponseBytes)
+            {
+                throw XdsServerCore.Fail(StatusCode.ResourceExhausted,
+                    $"the CSDS answer would exceed {options.MaxResponseBytes} bytes (ClientStatusOptions.MaxResponseBytes); narrow it with node_matchers");
             }
 
             response.Config.Add(config);
@@ -44,25 +72,69 @@ internal sealed class ClientStatusServiceImpl(StreamRegistry registry) : ClientS
     }
 }
 
-/// <summary>Node matchers of CSDS requests: node id by string matcher (exact, prefix, suffix, contains, regex).</summary>
+/// <summary>Node matchers of CSDS requests: node id by string matcher (exact, prefix, suffix, contains, regex),
+/// checked and compiled once per request.</summary>
 internal static class NodeMatch
 {
-    public static bool Matches(Envoy.Type.Matcher.V3.NodeMatcher matcher, Envoy.Config.Core.V3.Node node) =>
-        matcher.NodeId is null || Matches(matcher.NodeId, node.Id);
+    public static IReadOnlyList<Func<Envoy.Config.Core.V3.Node, bool>> Compile(IReadOnlyList<NodeMatcher> matchers, ClientStatusOptions options)
+    {
+        if (matchers.Count > options.MaxNodeMatchers)
+        {
+            throw XdsServerCore.Fail(StatusCode.InvalidArgument,
+                $"the request has {matchers.Count} node matchers; the limit is {options.MaxNodeMatchers}");
+        }
 
-    private static bool Matches(Envoy.Type.Matcher.V3.StringMatcher m, string value)
+        var compiled = new List<Func<Envoy.Config.Core.V3.Node, bool>>(matchers.Count);
+        foreach (var matcher in matchers)
+        {
+            if (matcher.NodeId is not { } id)
+            {
+                compiled.Add(static _ => true);
+                continue;
+            }
+
+            var test = Compile(id, options);
+            compiled.Add(node => test(node.Id));
+        }
+
+        return compiled;
+    }
+
+    private static Func<string, bool> Compile(StringMatcher m, ClientStatusOptions options)
     {
         var comparison = m.IgnoreCase ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
-        return m.MatchPatternCase switch
+        switch (m.MatchPatternCase)
         {
-            Envoy.Type.Matcher.V3.StringMatcher.MatchPatternOneofCase.Exact => string.Equals(value, m.Exact, comparison),
-            Envoy.Type.Matcher.V3.StringMatcher.MatchPatternOneofCase.Prefix => value.StartsWith(m.Prefix, comparison),
-            Envoy.Type.Matcher.V3.StringMatcher.MatchPatternOneofCase.Suffix => value.EndsWith(m.Suffix, comparison),
-            Envoy.Type.Matcher.V3.StringMatcher.MatchPatternOneofCase.Contains => value.Contains(m.Contains, comparison),
-            Envoy.Type.Matcher.V3.StringMatcher.MatchPatternOneofCase.SafeRegex =>
-                System.Text.RegularExpressions.Regex.IsMatch(value, "^(?:" + m.SafeRegex.Regex + ")$",
-                    System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromMilliseconds(100)),
-            _ => true,
-        };
+            case StringMatcher.MatchPatternOneofCase.Exact:
+                return value => string.Equals(value, m.Exact, comparison);
+            case StringMatcher.MatchPatternOneofCase.Prefix:
+                return value => value.StartsWith(m.Prefix, comparison);
+            case StringMatcher.MatchPatternOneofCase.Suffix:
+                return value => value.EndsWith(m.Suffix, comparison);
+            case StringMatcher.MatchPatternOneofCase.Contains:
+                return value => value.Contains(m.Contains, comparison);
+            case StringMatcher.MatchPatternOneofCase.SafeRegex:
+                var pattern = m.SafeRegex.Regex;
+                if (pattern.Length > options.MaxRegexLength)
+                {
+                    throw XdsServerCore.Fail(StatusCode.InvalidArgument,
+                        $"the node matcher's regex has {pattern.Length} characters; the limit is {options.MaxRegexLength}");
+                }
+
+                Regex regex;
+                try
+                {
+                    // RE2 semantics as Envoy's safe_regex: the non-backtracking engine runs in time linear in the input.
+                    regex = new Regex("^(?:" + pattern + ")$", RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
+                }
+                catch (Exception e) when (e is ArgumentException or NotSupportedException)
+                {
+                    throw XdsServerCore.Fail(StatusCode.InvalidArgument, $"the node matcher's regex is not accepted: {e.Message}");
+                }
+
+                return regex.IsMatch;
+            default:
+                return static _ => true;
+        }
     }
 }
