@@ -37,7 +37,7 @@ public sealed class LoopbackXdsServer : IAsyncDisposable
         $"acked v{t.AckedVersion}, acks {t.Acks}, nacks {t.Nacks}, pending {t.PendingResponses}, held {t.HeldForOrdering}, [{t.Subscription}]")));
 
     /// <summary>Starts a server. By default it serves a <see cref="SnapshotCache"/>; <paramref name="configure"/>
-    /// can add callbacks, authorizers, other caches or options. Besides <c>MapXdsServer()</c> it maps CSDS with its
+    /// can add callbacks, authorizers, other caches or options. It maps <c>MapXdsServer()</c> and CSDS with its
     /// defaults, or runs <paramref name="map"/> instead when given.</summary>
     public static async Task<LoopbackXdsServer> StartAsync(Action<IXdsServerBuilder>? configure = null,
         Action<XdsServerOptions>? options = null, Action<IServiceCollection>? services = null, bool http1 = false,
@@ -61,9 +61,9 @@ public sealed class LoopbackXdsServer : IAsyncDisposable
             },
             built =>
             {
-                built.MapXdsServer();
                 if (map is null)
                 {
+                    built.MapXdsServer();
                     built.MapClientStatus(); // loopback callers only, as by default
                 }
                 else
