@@ -44,10 +44,13 @@ public sealed class WorkloadSecretsServer : IAsyncDisposable
 
     public RotatingCertificateAuthority Authority => _app.Services.GetRequiredService<RotatingCertificateAuthority>();
 
-    public static async Task<WorkloadSecretsServer> StartAsync(string? trustBundlePath = null)
+    /// <param name="trustBundlePath">Where the SPIFFE bundle is served; null for the default.</param>
+    /// <param name="followClientCertificateUrls">Configure TLS with the platform's defaults instead of
+    /// <c>AcceptWorkloadClientCertificates</c> (a control: its chain building follows a client certificate's URLs).</param>
+    public static async Task<WorkloadSecretsServer> StartAsync(string? trustBundlePath = null, bool followClientCertificateUrls = false)
     {
         var server = new WorkloadSecretsServer();
-        await server.InitializeAsync(trustBundlePath);
+        await server.InitializeAsync(trustBundlePath, followClientCertificateUrls);
         return server;
     }
 
@@ -126,7 +129,7 @@ public sealed class WorkloadSecretsServer : IAsyncDisposable
         }
     }
 
-    private async Task InitializeAsync(string? trustBundlePath)
+    private async Task InitializeAsync(string? trustBundlePath, bool followClientCertificateUrls)
     {
         var caFolder = Path.Combine(Folder, "cacerts");
         Ca = CertificateAuthority.LoadOrCreate(caFolder, new CertificateAuthorityOptions { TrustDomain = TrustDomain });
@@ -138,8 +141,16 @@ public sealed class WorkloadSecretsServer : IAsyncDisposable
             listen => listen.UseHttps(https =>
             {
                 https.ServerCertificate = serverCertificate;
-                https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
-                https.AllowAnyClientCertificate(); // the caller authenticators check the chain
+                if (followClientCertificateUrls)
+                {
+                    // The platform's defaults: what a host gets without AcceptWorkloadClientCertificates.
+                    https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
+                    https.AllowAnyClientCertificate();
+                }
+                else
+                {
+                    https.AcceptWorkloadClientCertificates(); // the caller authenticators check the chain
+                }
             }),
             services => services.AddXdsServer()
                 .AddSnapshotCache(o => o.NodeHash = new NodeHash(_ => "mesh"))

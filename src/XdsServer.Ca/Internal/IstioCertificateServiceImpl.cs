@@ -11,6 +11,10 @@ internal sealed class IstioCertificateServiceImpl(
     IEnumerable<ICallerAuthenticator> authenticators,
     ILogger<IstioCertificateServiceImpl> logger) : IstioCertificateService.IstioCertificateServiceBase
 {
+    // A refusal's detail is mostly this CA's own words around a quoted piece of the caller's; every
+    // authenticator contributes one reason, so it may run longer than one quoted value.
+    private const int MaxDetailLogLength = 1024;
+
     private readonly ICallerAuthenticator[] _authenticators = authenticators.ToArray();
 
     public override async Task<IstioCertificateResponse> CreateCertificate(IstioCertificateRequest request, ServerCallContext context)
@@ -34,7 +38,8 @@ internal sealed class IstioCertificateServiceImpl(
         }
         catch (CertificateRequestException ex)
         {
-            CaLog.Refused(logger, identity, ex.Reason, ex.Message);
+            // The message quotes what the CSR carried (its SANs, its subject): the caller's text.
+            CaLog.Refused(logger, identity, ex.Reason, ClientText.ForLog(ex.Message, MaxDetailLogLength));
             CaMetrics.Refuse(ex.Reason.ToString());
             var code = ex.Reason == CertificateRequestError.Unauthenticated ? StatusCode.Unauthenticated : StatusCode.InvalidArgument;
             throw new RpcException(new Status(code, ex.Message));
@@ -66,7 +71,8 @@ internal sealed class IstioCertificateServiceImpl(
             return identity;
         }
 
-        CaLog.Unauthenticated(logger, context.Peer, detail);
+        // The peer string and the authenticators' reasons (a certificate's URI SAN) are the caller's text.
+        CaLog.Unauthenticated(logger, ClientText.ForLog(context.Peer), ClientText.ForLog(detail, MaxDetailLogLength));
         CaMetrics.Refuse(nameof(CertificateRequestError.Unauthenticated));
         throw new RpcException(new Status(StatusCode.Unauthenticated, $"caller is not authenticated: {detail}"));
     }
