@@ -160,13 +160,13 @@ void Listen(KestrelServerOptions kestrel, ListenUrl url, HttpProtocols protocols
         options.Protocols = protocols;
         if (url.Tls)
         {
-            options.UseHttps(new HttpsConnectionAdapterOptions
+            options.UseHttps(https =>
             {
-                ServerCertificate = serverCertificate,
-                // A client certificate is optional at the TLS layer: the CA's authenticator judges it (chain to this
-                // CA's roots only, clientAuth, one SPIFFE ID), so one port takes mTLS, token and anonymous callers.
-                ClientCertificateMode = ClientCertificateMode.AllowCertificate,
-                ClientCertificateValidation = (_, _, _) => true,
+                https.ServerCertificate = serverCertificate;
+                // A client certificate is optional at the TLS layer and never fetched for: the CA's authenticator
+                // judges it (chain to this CA's roots only, clientAuth, one SPIFFE ID), so one port takes mTLS, token
+                // and anonymous callers.
+                https.AcceptWorkloadClientCertificates();
             });
         }
 
