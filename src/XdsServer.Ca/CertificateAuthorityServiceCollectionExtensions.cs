@@ -35,7 +35,7 @@ public static class CertificateAuthorityServiceCollectionExtensions
             var clock = sp.GetRequiredService<TimeProvider>();
             var initial = options.Folder is null
                 ? CertificateAuthority.CreateSelfSigned(options.Authority, clock)
-                : CertificateAuthority.LoadOrCreate(options.Folder, options.Authority, clock);
+                : CertificateAuthority.LoadOrCreate(options.Folder, options.Authority, clock, sp.GetService<ILogger<CertificateAuthority>>());
             return new RotatingCertificateAuthority(initial, options.Workload, clock);
         });
 
