@@ -18,6 +18,12 @@ internal static partial class CaLog
     [LoggerMessage(3040, LogLevel.Information, "Token file {Path} loaded: {Count} tokens accepted")]
     public static partial void TokenFileLoaded(ILogger logger, string path, int count);
 
-    [LoggerMessage(3041, LogLevel.Warning, "Token file {Path} changed but was not loaded; the previous {Count} tokens stay accepted: {Reason}")]
+    [LoggerMessage(3041, LogLevel.Information, "Token file {Path} changed and was reloaded: {Count} tokens accepted; tokens revoked or remapped: {Revoked}")]
+    public static partial void TokenFileReloaded(ILogger logger, string path, int count, bool revoked);
+
+    [LoggerMessage(3042, LogLevel.Warning, "Token file {Path} changed but was not loaded; the previous {Count} tokens stay accepted: {Reason}")]
     public static partial void TokenFileRejected(ILogger logger, string path, int count, string reason);
+
+    [LoggerMessage(3043, LogLevel.Warning, "A handler of the token file {Path} changing failed")]
+    public static partial void TokenChangedHandlerFailed(ILogger logger, string path, Exception exception);
 }
