@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using XdsServer.Ca.Internal;
 
 namespace XdsServer.Ca;
@@ -105,11 +106,26 @@ public sealed class CertificateAuthority : IDisposable
     /// <c>root-cert.pem</c> and optionally <c>cert-chain.pem</c>. The key must match the certificate, the
     /// certificate must be a CA, and the chain must verify to the root now.
     /// </summary>
-    /// <exception cref="InvalidDataException">A file is missing or its content is unusable; the message says which.</exception>
-    public static CertificateAuthority LoadFromFolder(string folder, TimeProvider? timeProvider = null)
+    /// <remarks>
+    /// Temporary files left by an interrupted write of this package are deleted first. A folder missing only
+    /// <c>ca-cert.pem</c> (and perhaps <c>cert-chain.pem</c>) whose <c>root-cert.pem</c> is self-signed and whose
+    /// <c>ca-key.pem</c> is that root's key is a first start interrupted inside <see cref="SaveToFolder"/>: the
+    /// missing files are written and a warning is logged. Any other missing file is an error. On Unix a warning is
+    /// logged when <c>ca-key.pem</c> is readable by others than its owner.
+    /// </remarks>
+    /// <param name="folder">The <c>cacerts</c> folder.</param>
+    /// <param name="timeProvider">The clock the chain is verified at; the system clock when null.</param>
+    /// <param name="logger">Receives the warnings above; none when null.</param>
+    /// <exception cref="InvalidDataException">A file is missing or its content is unusable; the message says which
+    /// and what to do.</exception>
+    public static CertificateAuthority LoadFromFolder(string folder, TimeProvider? timeProvider = null, ILogger? logger = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         var now = (timeProvider ?? TimeProvider.System).GetUtcNow();
+        logger ??= NullLogger.Instance;
+        CaCertsFolder.RemoveStaleTemporaryFiles(folder, logger);
+        CaFolderCompleteness.Ensure(folder, logger);
+        CaCertsFolder.WarnIfKeyIsNotOwnerOnly(folder, logger);
 
         var signing = ReadCertificate(folder, CaCertsFolder.CaCertFile);
         var root = ReadCertificate(folder, CaCertsFolder.RootCertFile);
@@ -129,15 +145,26 @@ public sealed class CertificateAuthority : IDisposable
     }
 
     /// <summary>
-    /// Loads the CA from <paramref name="folder"/> when it holds one; when it holds none of the <c>cacerts</c>
-    /// files, creates a self-signed root and saves it there (the first start).
+    /// Loads the CA from <paramref name="folder"/> when it holds one (see <see cref="LoadFromFolder"/>); when it
+    /// holds none of the <c>cacerts</c> files, creates a self-signed root and saves it there (the first start).
     /// </summary>
-    public static CertificateAuthority LoadOrCreate(string folder, CertificateAuthorityOptions? options = null, TimeProvider? timeProvider = null)
+    /// <remarks>A folder holding only temporary files of an interrupted write counts as empty: they are deleted
+    /// and a new root is created, as nothing can trust a root whose certificate was never written.</remarks>
+    /// <param name="folder">The <c>cacerts</c> folder; created owner-only when it does not exist.</param>
+    /// <param name="options">The root to create; the defaults when null.</param>
+    /// <param name="timeProvider">The clock; the system clock when null.</param>
+    /// <param name="logger">Receives the warnings of <see cref="LoadFromFolder"/>; none when null.</param>
+    /// <exception cref="InvalidDataException">The folder holds an incomplete or unusable CA; the message says
+    /// which files and what to do.</exception>
+    public static CertificateAuthority LoadOrCreate(string folder, CertificateAuthorityOptions? options = null, TimeProvider? timeProvider = null,
+        ILogger? logger = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
+        logger ??= NullLogger.Instance;
+        CaCertsFolder.RemoveStaleTemporaryFiles(folder, logger);
         if (CaCertsFolder.HasAny(folder))
         {
-            return LoadFromFolder(folder, timeProvider);
+            return LoadFromFolder(folder, timeProvider, logger);
         }
         var authority = CreateSelfSigned(options, timeProvider);
         try
@@ -153,14 +180,17 @@ public sealed class CertificateAuthority : IDisposable
     }
 
     /// <summary>
-    /// Writes the CA in the <c>cacerts</c> layout (the key readable by the owner only). Refuses to overwrite
-    /// an existing CA: replacing root material is a rotation, not a save.
+    /// Writes the CA in the <c>cacerts</c> layout: the folder, when created here, and the key are owner-only
+    /// (0700 and 0600 on Unix); each file is flushed to disk under a temporary name and renamed into place (see
+    /// <see cref="CaCertsFolder"/>). Refuses to overwrite an existing CA: replacing root material is a rotation,
+    /// not a save.
     /// </summary>
+    /// <param name="folder">The folder to write to.</param>
     /// <exception cref="IOException">The folder already holds CA files.</exception>
     public void SaveToFolder(string folder)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
-        Directory.CreateDirectory(folder);
+        CaCertsFolder.CreateFolder(folder);
         if (CaCertsFolder.HasAny(folder))
         {
             throw new IOException($"CA folder \"{folder}\" already holds CA files; refusing to overwrite them.");
@@ -168,7 +198,8 @@ public sealed class CertificateAuthority : IDisposable
         CaCertsFolder.Write(folder, CaCertsFolder.CaKeyFile, _key.ExportPkcs8PrivateKeyPem() + "\n", secret: true);
         CaCertsFolder.Write(folder, CaCertsFolder.RootCertFile, RootCertificatePem + "\n", secret: false);
         CaCertsFolder.Write(folder, CaCertsFolder.CertChainFile, string.Join('\n', CertificateChainPem) + "\n", secret: false);
-        // Written last: LoadOrCreate treats a folder with any CA file as an existing CA.
+        // Written last: LoadOrCreate treats a folder with any CA file as an existing CA, and a folder lacking only
+        // this one as a first start interrupted here (see CaFolderCompleteness).
         CaCertsFolder.Write(folder, CaCertsFolder.CaCertFile, CertificateChainPem[0] + "\n", secret: false);
     }
 

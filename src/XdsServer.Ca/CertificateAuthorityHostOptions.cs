@@ -15,8 +15,9 @@ public sealed class CertificateAuthorityHostOptions
     /// <summary>Workload certificate lifetimes (default and the maximum requests are clamped to).</summary>
     public WorkloadCertificateOptions Workload { get; set; } = new();
 
-    /// <summary>A JSON file mapping bearer tokens to SPIFFE IDs, accepted by a <see cref="StaticTokenReviewer"/>;
-    /// <see langword="null"/> for none.</summary>
+    /// <summary>A JSON file mapping bearer tokens to SPIFFE IDs, accepted by a <see cref="StaticTokenReviewer"/>
+    /// that watches it (<see cref="StaticTokenReviewer.WatchFile"/>: edits apply within seconds, a bad edit keeps
+    /// the previous tokens); <see langword="null"/> for none.</summary>
     public string? StaticTokenFile { get; set; }
 
     /// <summary>Whether callers may authenticate with a TLS client certificate issued by this CA (default true).</summary>

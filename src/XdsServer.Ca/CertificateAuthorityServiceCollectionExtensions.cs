@@ -35,7 +35,7 @@ public static class CertificateAuthorityServiceCollectionExtensions
             var clock = sp.GetRequiredService<TimeProvider>();
             var initial = options.Folder is null
                 ? CertificateAuthority.CreateSelfSigned(options.Authority, clock)
-                : CertificateAuthority.LoadOrCreate(options.Folder, options.Authority, clock);
+                : CertificateAuthority.LoadOrCreate(options.Folder, options.Authority, clock, sp.GetService<ILogger<CertificateAuthority>>());
             return new RotatingCertificateAuthority(initial, options.Workload, clock);
         });
 
@@ -50,7 +50,11 @@ public static class CertificateAuthorityServiceCollectionExtensions
         }
         if (options.StaticTokenFile is { } tokenFile)
         {
-            services.TryAddEnumerable(ServiceDescriptor.Singleton<ITokenReviewer, StaticTokenReviewer>(_ => StaticTokenReviewer.LoadFromFile(tokenFile)));
+            // Watched: edits to the file (a token added or revoked) apply without a restart. A bad file throws on the
+            // first resolve. Also resolvable as StaticTokenReviewer, to subscribe to its Changed event.
+            services.TryAddSingleton(sp => StaticTokenReviewer.WatchFile(
+                tokenFile, sp.GetRequiredService<TimeProvider>(), sp.GetService<ILogger<StaticTokenReviewer>>()));
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<ITokenReviewer, StaticTokenReviewer>(sp => sp.GetRequiredService<StaticTokenReviewer>()));
         }
         return builder;
     }

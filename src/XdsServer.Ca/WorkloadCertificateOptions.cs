@@ -6,8 +6,13 @@ public sealed record WorkloadCertificateOptions
     /// <summary>Lifetime when the request names none. Default 24 hours.</summary>
     public TimeSpan DefaultLifetime { get; init; } = TimeSpan.FromHours(24);
 
-    /// <summary>Longest lifetime issued; longer requests are clamped to it. Default 90 days (istiod's MAX_WORKLOAD_CERT_TTL).</summary>
-    public TimeSpan MaxLifetime { get; init; } = TimeSpan.FromDays(90);
+    /// <summary>Longest lifetime issued; longer requests are clamped to it. Default 48 hours.</summary>
+    /// <remarks>A deliberate choice, stricter than istiod's 90-day <c>MAX_WORKLOAD_CERT_TTL</c>: a workload's
+    /// certificate is renewed automatically long before it ends, so a short maximum costs nothing in normal
+    /// running, while a stolen workload key (or a certificate issued by mistake) stays usable for two days at
+    /// most rather than three months; there is no revocation to shorten that. Raise it only for workloads that
+    /// must survive a longer CA outage.</remarks>
+    public TimeSpan MaxLifetime { get; init; } = TimeSpan.FromHours(48);
 
     /// <summary>How far NotBefore is set back from now, for peers whose clocks run behind. Default 1 minute.</summary>
     public TimeSpan ClockSkewAllowance { get; init; } = TimeSpan.FromMinutes(1);
