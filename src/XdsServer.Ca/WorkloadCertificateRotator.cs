@@ -210,9 +210,14 @@ public sealed class WorkloadCertificateRotator : IDisposable
         }
     }
 
+    /// <summary>Fault injection for tests: runs before each signing, outside the lock; what it throws is what the
+    /// issuer would have thrown. Null (always, outside tests).</summary>
+    internal Action<SpiffeId>? BeforeIssue { get; set; }
+
     /// <summary>Makes a key and has <paramref name="issuer"/> sign a certificate for it; no lock is held.</summary>
     private Issued Issue(SpiffeId identity, WorkloadCertificateIssuer issuer)
     {
+        BeforeIssue?.Invoke(identity);
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var csr = new CertificateRequest("CN=" + identity.Path.TrimStart('/'), key, HashAlgorithmName.SHA256).CreateSigningRequestPem();
         var certificate = issuer.Issue(csr, identity, _options.Lifetime);
