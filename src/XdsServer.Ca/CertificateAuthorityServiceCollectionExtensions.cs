@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using XdsServer;
 using XdsServer.Ca;
@@ -13,7 +14,10 @@ public static class CertificateAuthorityServiceCollectionExtensions
     /// read the trust bundle; its <see cref="RotatingCertificateAuthority.Issuer"/> signs), the caller authenticators (client certificate, bearer token) and, when configured, a
     /// <see cref="StaticTokenReviewer"/>. Map the gRPC API with <c>app.MapCertificateAuthority()</c>. Further token
     /// reviewers are added as <see cref="ITokenReviewer"/> services; further authenticators as
-    /// <see cref="ICallerAuthenticator"/> services (run after the built-in ones).</summary>
+    /// <see cref="ICallerAuthenticator"/> services (run after the built-in ones). Adds the health check
+    /// <see cref="CertificateAuthorityHealthCheck"/> named <c>certificate-authority</c> (it also watches the
+    /// <see cref="WorkloadCertificateRotator"/> when one is registered, as <see cref="AddWorkloadSecrets"/> does; a
+    /// registered <see cref="CertificateAuthorityHealthCheckOptions"/> service sets its warning).</summary>
     /// <param name="builder">The xDS server builder.</param>
     /// <param name="configure">Sets the root folder, trust domain, lifetimes and token file.</param>
     /// <returns>The builder, for chaining.</returns>
@@ -56,7 +60,24 @@ public static class CertificateAuthorityServiceCollectionExtensions
                 tokenFile, sp.GetRequiredService<TimeProvider>(), sp.GetService<ILogger<StaticTokenReviewer>>()));
             services.TryAddEnumerable(ServiceDescriptor.Singleton<ITokenReviewer, StaticTokenReviewer>(sp => sp.GetRequiredService<StaticTokenReviewer>()));
         }
+        AddHealthCheck(services);
         return builder;
+    }
+
+    /// <summary>Registers <see cref="CertificateAuthorityHealthCheck"/> once, however often it is asked.</summary>
+    private static void AddHealthCheck(IServiceCollection services)
+    {
+        services.AddHealthChecks();
+        services.Configure<HealthCheckServiceOptions>(o =>
+        {
+            if (!o.Registrations.Any(r => r.Name == CertificateAuthorityHealthCheck.Name))
+            {
+                o.Registrations.Add(new HealthCheckRegistration(CertificateAuthorityHealthCheck.Name, sp => new CertificateAuthorityHealthCheck(
+                    sp.GetRequiredService<RotatingCertificateAuthority>(), sp.GetService<WorkloadCertificateRotator>(),
+                    sp.GetService<CertificateAuthorityHealthCheckOptions>(), sp.GetRequiredService<TimeProvider>()),
+                    failureStatus: null, tags: null));
+            }
+        });
     }
 
     /// <summary>
@@ -71,30 +92,38 @@ public static class CertificateAuthorityServiceCollectionExtensions
     /// <remarks>
     /// The <c>Secret</c> type is served from a cache of its own (a <see cref="SnapshotCache"/> keyed
     /// <see cref="WorkloadSecretsCacheKey"/>, grouped by identity), whatever the default cache serves; secrets
-    /// of the default cache are therefore not served. An identity stays held (and renewed) until the host stops.
+    /// of the default cache are therefore not served. An identity stays held (and renewed) while streams use it,
+    /// and is released once no stream has used it for <see cref="WorkloadSecretPublisherOptions.IdleTimeout"/>.
+    /// Failed renewals are retried with backoff and reported by the <c>certificate-authority</c> health check.
     /// </remarks>
     /// <param name="builder">The xDS server builder.</param>
-    /// <param name="rotation">Lifetime asked for and renewal timing; null for the defaults (the CA's default
-    /// lifetime, renewal at 50 % ± 10 %).</param>
+    /// <param name="rotation">Lifetime asked for, renewal and retry timing; null for the defaults (the CA's default
+    /// lifetime, renewal at 50 % ± 10 %, retries from 5 seconds up to 5 minutes apart).</param>
+    /// <param name="publishing">When idle identities are released; null for the defaults (after 1 hour).</param>
     /// <returns>The builder, for chaining.</returns>
     /// <exception cref="InvalidOperationException"><see cref="AddCertificateAuthority"/> was not called first.</exception>
-    /// <exception cref="ArgumentException"><paramref name="rotation"/> is invalid.</exception>
-    public static IXdsServerBuilder AddWorkloadSecrets(this IXdsServerBuilder builder, WorkloadCertificateRotatorOptions? rotation = null)
+    /// <exception cref="ArgumentException"><paramref name="rotation"/> or <paramref name="publishing"/> is invalid.</exception>
+    public static IXdsServerBuilder AddWorkloadSecrets(this IXdsServerBuilder builder, WorkloadCertificateRotatorOptions? rotation = null,
+        WorkloadSecretPublisherOptions? publishing = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         rotation ??= new WorkloadCertificateRotatorOptions();
         rotation.Validate();
+        publishing ??= new WorkloadSecretPublisherOptions();
+        publishing.Validate();
         var services = builder.Services;
         var host = services.FirstOrDefault(d => d.ServiceType == typeof(CertificateAuthorityHostOptions))?.ImplementationInstance as CertificateAuthorityHostOptions
             ?? throw new InvalidOperationException("AddWorkloadSecrets needs the certificate authority: call AddCertificateAuthority first.");
 
         var nodeHash = new WorkloadIdentityNodeHash(host.Authority.TrustDomain);
         services.TryAddSingleton(sp => new WorkloadCertificateRotator(
-            sp.GetRequiredService<RotatingCertificateAuthority>(), rotation, sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<RotatingCertificateAuthority>(), rotation, sp.GetRequiredService<TimeProvider>(),
+            logger: sp.GetService<ILogger<WorkloadCertificateRotator>>()));
         services.TryAddKeyedSingleton(WorkloadSecretsCacheKey, (sp, _) => new SnapshotCache(
             new SnapshotCacheOptions { NodeHash = nodeHash }, sp.GetRequiredService<TimeProvider>(), sp.GetService<ILogger<SnapshotCache>>()));
         services.TryAddSingleton(sp => new WorkloadSecretPublisher(
-            sp.GetRequiredService<WorkloadCertificateRotator>(), sp.GetRequiredKeyedService<SnapshotCache>(WorkloadSecretsCacheKey)));
+            sp.GetRequiredService<WorkloadCertificateRotator>(), sp.GetRequiredKeyedService<SnapshotCache>(WorkloadSecretsCacheKey),
+            options: publishing, timeProvider: sp.GetRequiredService<TimeProvider>(), logger: sp.GetService<ILogger<WorkloadSecretPublisher>>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<INodeAuthorizer, SpiffeNodeAuthorizer>(sp =>
         {
             var publisher = sp.GetRequiredService<WorkloadSecretPublisher>();

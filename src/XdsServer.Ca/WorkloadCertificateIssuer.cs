@@ -29,6 +29,9 @@ public sealed class WorkloadCertificateIssuer
     /// <summary>The lifetime options in force.</summary>
     public WorkloadCertificateOptions Options => _options;
 
+    /// <summary>The authority that signs.</summary>
+    internal CertificateAuthority Authority => _authority;
+
     /// <summary>
     /// Verifies <paramref name="csrPem"/> and issues a certificate for <paramref name="identity"/>.
     /// </summary>

@@ -1,5 +1,8 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using XdsServer.Ca.Internal;
 
 namespace XdsServer.Ca;
 
@@ -11,9 +14,18 @@ namespace XdsServer.Ca;
 /// <see cref="CredentialChanged"/> reports each new credential (for example to publish it over SDS).
 /// </summary>
 /// <remarks>
-/// Keys are ECDSA P-256, made here. All timing comes from the <see cref="TimeProvider"/>; with a fake clock and a
+/// <para>Keys are ECDSA P-256, made here. All timing comes from the <see cref="TimeProvider"/>; with a fake clock and a
 /// seeded <see cref="Random"/> the schedule is deterministic. Events are raised outside the rotator's lock, on the
-/// thread that caused the change (the caller of <see cref="Add"/>, or a timer).
+/// thread that caused the change (the caller of <see cref="Add"/> or of <see cref="RotatingCertificateAuthority.Rotate"/>,
+/// or a timer); an exception thrown by a handler is logged, not passed on.</para>
+/// <para>A failed renewal or reissue (for example once the CA chain has expired) never escapes a timer: it is
+/// logged, the identity keeps its current credential, and the issue is retried with exponential backoff and
+/// jitter (<see cref="WorkloadCertificateRotatorOptions.RetryInitialDelay"/> doubling up to
+/// <see cref="WorkloadCertificateRotatorOptions.RetryMaxDelay"/>); <see cref="Health"/> reports it. A certificate
+/// cut short by the end of the CA chain cannot be renewed into a longer one, so its renewal is due when the chain
+/// ends; a root rotation reissues it under the new root before that.</para>
+/// <para>Certificates are signed outside the rotator's lock (the CA serialises signing itself), so a root rotation
+/// over many identities does not stop renewals, <see cref="Get"/> or <see cref="Add"/> of other identities.</para>
 /// </remarks>
 public sealed class WorkloadCertificateRotator : IDisposable
 {
@@ -22,16 +34,19 @@ public sealed class WorkloadCertificateRotator : IDisposable
     private readonly WorkloadCertificateRotatorOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly Random _random;
+    private readonly ILogger _logger;
     private readonly Dictionary<SpiffeId, Entry> _entries = [];
+    private (DateTimeOffset At, SpiffeId Identity, string Message)? _lastFailure;
     private bool _disposed;
 
     /// <summary>Creates a rotator issuing from <paramref name="authority"/>.</summary>
     /// <param name="authority">The CA, followed across root rotations.</param>
-    /// <param name="options">Renewal timing.</param>
+    /// <param name="options">Renewal and retry timing.</param>
     /// <param name="timeProvider">The clock for renewal timers.</param>
     /// <param name="random">The jitter source; pass a seeded one for a reproducible schedule.</param>
+    /// <param name="logger">Where failures and recoveries are logged; nowhere when null.</param>
     public WorkloadCertificateRotator(RotatingCertificateAuthority authority, WorkloadCertificateRotatorOptions? options = null,
-        TimeProvider? timeProvider = null, Random? random = null)
+        TimeProvider? timeProvider = null, Random? random = null, ILogger<WorkloadCertificateRotator>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(authority);
         options ??= new WorkloadCertificateRotatorOptions();
@@ -40,8 +55,10 @@ public sealed class WorkloadCertificateRotator : IDisposable
         _options = options;
         _timeProvider = timeProvider ?? TimeProvider.System;
         _random = random ?? Random.Shared;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
         _authority.RootRotated += OnRootRotated;
         _authority.TrustBundleChanged += OnTrustBundleChanged;
+        HeldIdentitiesGauge.Register(this);
     }
 
     /// <summary>Raised with every new credential: first issue, renewal, reissue under a new root, new bundle.</summary>
@@ -59,25 +76,95 @@ public sealed class WorkloadCertificateRotator : IDisposable
         }
     }
 
+    /// <summary>How many identities are held (the gauge <c>xds.ca.identities.held</c> reports it).</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _entries.Count;
+            }
+        }
+    }
+
+    /// <summary>Whether renewals are on track: failing identities, consecutive failures, the last failure.</summary>
+    public WorkloadCertificateRotatorHealth Health
+    {
+        get
+        {
+            lock (_lock)
+            {
+                var failing = 0;
+                var consecutive = 0;
+                DateTimeOffset? nextRetry = null;
+                foreach (var entry in _entries.Values)
+                {
+                    if (entry.Failures == 0)
+                    {
+                        continue;
+                    }
+                    failing++;
+                    consecutive = Math.Max(consecutive, entry.Failures);
+                    if (nextRetry is null || entry.RetryAt < nextRetry)
+                    {
+                        nextRetry = entry.RetryAt;
+                    }
+                }
+                return new WorkloadCertificateRotatorHealth
+                {
+                    HeldIdentities = _entries.Count,
+                    FailingIdentities = failing,
+                    ConsecutiveFailures = consecutive,
+                    NextRetryAt = nextRetry,
+                    LastFailureAt = _lastFailure?.At,
+                    LastFailureIdentity = _lastFailure?.Identity,
+                    LastFailureMessage = _lastFailure?.Message,
+                };
+            }
+        }
+    }
+
     /// <summary>Issues a first certificate for <paramref name="identity"/> and keeps it renewed; returns the
     /// current credential when the identity is already held.</summary>
+    /// <exception cref="InvalidOperationException">The first certificate cannot be issued (for example the CA
+    /// chain has expired); the identity is then not held.</exception>
     public WorkloadCredential Add(SpiffeId identity)
     {
         ArgumentNullException.ThrowIfNull(identity);
-        WorkloadCredential credential;
-        lock (_lock)
+        while (true)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_entries.TryGetValue(identity, out var existing))
+            lock (_lock)
             {
-                return existing.Credential!;
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                if (_entries.TryGetValue(identity, out var existing))
+                {
+                    return existing.Credential!;
+                }
             }
-            var entry = new Entry(identity);
-            credential = IssueLocked(entry);
-            _entries.Add(identity, entry);
+
+            // A failure here reaches the caller, and nothing has been recorded for the identity.
+            var issuer = _authority.Issuer;
+            var issued = Issue(identity, issuer);
+            WorkloadCredential credential;
+            lock (_lock)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                if (_entries.TryGetValue(identity, out var existing))
+                {
+                    return existing.Credential!; // a concurrent Add won; ours is dropped
+                }
+                if (!ReferenceEquals(issuer, _authority.Issuer))
+                {
+                    continue; // the root rotated while signing, and its reissue did not see this identity
+                }
+                var entry = new Entry(identity);
+                credential = InstallLocked(entry, issued);
+                _entries.Add(identity, entry);
+            }
+            Raise(credential, WorkloadCredentialChangeReason.Issued);
+            return credential;
         }
-        Raise(credential, WorkloadCredentialChangeReason.Issued);
-        return credential;
     }
 
     /// <summary>The current credential of <paramref name="identity"/>, or null when it is not held.</summary>
@@ -111,6 +198,7 @@ public sealed class WorkloadCertificateRotator : IDisposable
     {
         _authority.RootRotated -= OnRootRotated;
         _authority.TrustBundleChanged -= OnTrustBundleChanged;
+        HeldIdentitiesGauge.Unregister(this);
         lock (_lock)
         {
             _disposed = true;
@@ -122,67 +210,198 @@ public sealed class WorkloadCertificateRotator : IDisposable
         }
     }
 
-    /// <summary>Issues a new certificate and key for <paramref name="entry"/> and schedules its renewal.</summary>
-    private WorkloadCredential IssueLocked(Entry entry)
+    /// <summary>Fault injection for tests: runs before each signing, outside the lock; what it throws is what the
+    /// issuer would have thrown. Null (always, outside tests).</summary>
+    internal Action<SpiffeId>? BeforeIssue { get; set; }
+
+    /// <summary>Makes a key and has <paramref name="issuer"/> sign a certificate for it; no lock is held.</summary>
+    private Issued Issue(SpiffeId identity, WorkloadCertificateIssuer issuer)
     {
+        BeforeIssue?.Invoke(identity);
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var csr = new CertificateRequest("CN=" + entry.Identity.Path.TrimStart('/'), key, HashAlgorithmName.SHA256).CreateSigningRequestPem();
+        var csr = new CertificateRequest("CN=" + identity.Path.TrimStart('/'), key, HashAlgorithmName.SHA256).CreateSigningRequestPem();
+        var certificate = issuer.Issue(csr, identity, _options.Lifetime);
+        return new Issued(certificate, key.ExportPkcs8PrivateKeyPem(), issuer);
+    }
+
+    /// <summary>Makes <paramref name="issued"/> the entry's credential and schedules its renewal.</summary>
+    private WorkloadCredential InstallLocked(Entry entry, Issued issued)
+    {
         var now = _timeProvider.GetUtcNow();
-        var certificate = _authority.Issuer.Issue(csr, entry.Identity, _options.Lifetime);
+        var certificate = issued.Certificate;
 
         // Lifetime from now, not from NotBefore (which is set back for clock skew).
         var lifetime = certificate.NotAfter - now;
         var jitter = (_random.NextDouble() * 2 - 1) * _options.JitterFraction;
         var delay = lifetime * (_options.RenewalFraction + jitter);
+        if (certificate.NotAfter >= AuthorityChain.End(issued.Issuer.Authority))
+        {
+            // Cut short by the chain: a renewal before the chain ends would end at the same time, so renew only
+            // when it does (that attempt fails and is retried until a new root is in place; a rotation reissues first).
+            delay = lifetime;
+        }
         if (delay < TimeSpan.Zero)
         {
             delay = TimeSpan.Zero;
         }
 
+        if (entry.Failures > 0)
+        {
+            CaLog.RotationRecovered(_logger, ClientText.ForLog(entry.Identity.ToString()), entry.Failures);
+        }
         entry.Timer?.Dispose();
         entry.Credential = new WorkloadCredential
         {
             Certificate = certificate,
-            PrivateKeyPem = key.ExportPkcs8PrivateKeyPem(),
+            PrivateKeyPem = issued.PrivateKeyPem,
             TrustBundle = _authority.TrustBundle,
             RenewAt = now + delay,
             Generation = (entry.Credential?.Generation ?? 0) + 1,
         };
-        // A zero due time would fire on this thread under the lock; renewal then runs on the timer's thread.
-        entry.Timer = _timeProvider.CreateTimer(static state => ((Renewal)state!).Run(), new Renewal(this, entry),
-            delay > TimeSpan.Zero ? delay : TimeSpan.FromTicks(1), Timeout.InfiniteTimeSpan);
+        entry.Issuer = issued.Issuer;
+        entry.IssueCount++;
+        entry.Failures = 0;
+        entry.RetryAt = null;
+        entry.Timer = ScheduleLocked(entry, delay);
         return entry.Credential;
     }
 
+    /// <summary>A timer renewing <paramref name="entry"/> after <paramref name="delay"/>.</summary>
+    private ITimer ScheduleLocked(Entry entry, TimeSpan delay) =>
+        // A zero due time would fire on this thread under the lock; renewal then runs on the timer's thread.
+        _timeProvider.CreateTimer(static state => ((Renewal)state!).Run(), new Renewal(this, entry),
+            delay > TimeSpan.Zero ? delay : TimeSpan.FromTicks(1), Timeout.InfiniteTimeSpan);
+
+    /// <summary>Runs on a timer: renews the entry's certificate, or retries a failed renewal or reissue.</summary>
     private void Renew(Entry entry)
     {
-        WorkloadCredential credential;
+        long issueCount;
         lock (_lock)
         {
             // The entry may have been removed, or replaced by a reissue, since the timer was set.
-            if (_disposed || !_entries.TryGetValue(entry.Identity, out var current) || !ReferenceEquals(current, entry))
+            if (_disposed || !IsCurrentLocked(entry))
             {
                 return;
             }
-            credential = IssueLocked(entry);
+            issueCount = entry.IssueCount;
+        }
+
+        var issuer = _authority.Issuer;
+        Issued issued;
+        try
+        {
+            issued = Issue(entry.Identity, issuer);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Unless something else has replaced the certificate meanwhile, try again later.
+            Fail(entry, WorkloadCredentialChangeReason.Renewed, ex, held => held.IssueCount == issueCount);
+            return;
+        }
+
+        WorkloadCredential credential;
+        lock (_lock)
+        {
+            // Replaced meanwhile (a reissue under a new root), or signed by a root that has since been rotated out
+            // (the rotation's reissue replaces this certificate, or schedules a retry when it cannot).
+            if (_disposed || !IsCurrentLocked(entry) || entry.IssueCount != issueCount || !ReferenceEquals(issuer, _authority.Issuer))
+            {
+                return;
+            }
+            credential = InstallLocked(entry, issued);
         }
         Raise(credential, WorkloadCredentialChangeReason.Renewed);
     }
 
+    /// <summary>
+    /// Records a failed issue for <paramref name="entry"/> and schedules a retry with backoff, when
+    /// <paramref name="stillDue"/> says (under the lock) the entry still needs the certificate that failed.
+    /// </summary>
+    private void Fail(Entry entry, WorkloadCredentialChangeReason reason, Exception exception, Func<Entry, bool> stillDue)
+    {
+        int attempt;
+        DateTimeOffset retryAt;
+        lock (_lock)
+        {
+            if (_disposed || !IsCurrentLocked(entry) || !stillDue(entry))
+            {
+                return;
+            }
+            var now = _timeProvider.GetUtcNow();
+            attempt = ++entry.Failures;
+            var delay = BackoffLocked(attempt);
+            retryAt = now + delay;
+            entry.RetryAt = retryAt;
+            _lastFailure = (now, entry.Identity, exception.Message);
+            entry.Timer?.Dispose();
+            entry.Timer = ScheduleLocked(entry, delay);
+        }
+        CaLog.RotationIssueFailed(_logger, ClientText.ForLog(entry.Identity.ToString()), reason, exception.Message, attempt, retryAt, exception);
+    }
+
+    /// <summary>Retry <paramref name="attempt"/> waits a random time between half and all of
+    /// RetryInitialDelay × 2^(attempt−1), capped at RetryMaxDelay.</summary>
+    private TimeSpan BackoffLocked(int attempt)
+    {
+        var initial = _options.RetryInitialDelay.Ticks;
+        var max = _options.RetryMaxDelay.Ticks;
+        var ceiling = attempt > 62 ? max : Math.Min(max, initial * Math.Pow(2, attempt - 1));
+        return TimeSpan.FromTicks((long)(ceiling * (0.5 + 0.5 * _random.NextDouble())));
+    }
+
+    private bool IsCurrentLocked(Entry entry) =>
+        _entries.TryGetValue(entry.Identity, out var current) && ReferenceEquals(current, entry);
+
+    /// <summary>
+    /// Reissues every identity under the new root. The entries are copied under the lock; each is signed outside
+    /// it and installed only if it is still the identity's entry and was not renewed under the new root meanwhile.
+    /// One identity's failure is logged and retried later; it neither stops the others nor reaches the caller of
+    /// <see cref="RotatingCertificateAuthority.Rotate"/>.
+    /// </summary>
     private void OnRootRotated(object? sender, TrustBundleChangedEventArgs e)
     {
-        List<WorkloadCredential> reissued;
+        List<Entry> entries;
         lock (_lock)
         {
             if (_disposed)
             {
                 return;
             }
-            reissued = [.. _entries.Values.Select(IssueLocked)];
+            entries = [.. _entries.Values];
         }
-        foreach (var credential in reissued)
+
+        var issuer = _authority.Issuer;
+        int reissued = 0, failed = 0;
+        foreach (var entry in entries)
         {
+            Issued issued;
+            try
+            {
+                issued = Issue(entry.Identity, issuer);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                failed++;
+                // Retried unless it was renewed under the current root meanwhile.
+                Fail(entry, WorkloadCredentialChangeReason.RootRotated, ex, held => !ReferenceEquals(held.Issuer, _authority.Issuer));
+                continue;
+            }
+
+            WorkloadCredential credential;
+            lock (_lock)
+            {
+                if (_disposed || !IsCurrentLocked(entry) || ReferenceEquals(entry.Issuer, issuer) || !ReferenceEquals(issuer, _authority.Issuer))
+                {
+                    continue; // removed, already under this root, or a later rotation reissues it
+                }
+                credential = InstallLocked(entry, issued);
+            }
+            reissued++;
             Raise(credential, WorkloadCredentialChangeReason.RootRotated);
+        }
+        if (entries.Count > 0)
+        {
+            CaLog.RootRotationReissued(_logger, reissued, entries.Count, failed);
         }
     }
 
@@ -211,8 +430,19 @@ public sealed class WorkloadCertificateRotator : IDisposable
         }
     }
 
-    private void Raise(WorkloadCredential credential, WorkloadCredentialChangeReason reason) =>
-        CredentialChanged?.Invoke(this, new WorkloadCredentialChangedEventArgs(credential, reason));
+    /// <summary>Raises <see cref="CredentialChanged"/>; a handler's exception is logged, never passed on (it would
+    /// end the process on a timer thread, and leave the caller of <see cref="Add"/> an identity it was told failed).</summary>
+    private void Raise(WorkloadCredential credential, WorkloadCredentialChangeReason reason)
+    {
+        try
+        {
+            CredentialChanged?.Invoke(this, new WorkloadCredentialChangedEventArgs(credential, reason));
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            CaLog.CredentialHandlerFailed(_logger, ClientText.ForLog(credential.Identity.ToString()), reason, ex);
+        }
+    }
 
     private sealed class Entry(SpiffeId identity)
     {
@@ -220,8 +450,21 @@ public sealed class WorkloadCertificateRotator : IDisposable
 
         public WorkloadCredential? Credential { get; set; }
 
+        /// <summary>The issuer of the current certificate (one per root: tells whether it is under the current root).</summary>
+        public WorkloadCertificateIssuer? Issuer { get; set; }
+
+        /// <summary>Counts installed certificates (not bundle changes): a renewal installs only if none came meanwhile.</summary>
+        public long IssueCount { get; set; }
+
+        /// <summary>Consecutive failed attempts since the last installed certificate.</summary>
+        public int Failures { get; set; }
+
+        public DateTimeOffset? RetryAt { get; set; }
+
         public ITimer? Timer { get; set; }
     }
+
+    private sealed record Issued(WorkloadCertificate Certificate, string PrivateKeyPem, WorkloadCertificateIssuer Issuer);
 
     private sealed record Renewal(WorkloadCertificateRotator Rotator, Entry Entry)
     {

@@ -15,6 +15,17 @@ public sealed record WorkloadCertificateRotatorOptions
     /// </summary>
     public double JitterFraction { get; init; } = 0.1;
 
+    /// <summary>
+    /// Wait before the first retry after an issue fails (a renewal, or a reissue under a new root); each further
+    /// consecutive failure doubles it, up to <see cref="RetryMaxDelay"/>. Each wait is drawn at random between half
+    /// the doubled delay and the whole of it, so many failing identities do not retry in step. The previous
+    /// credential is kept (and served) meanwhile. Default 5 seconds.
+    /// </summary>
+    public TimeSpan RetryInitialDelay { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The longest wait between two retries of a failing identity. Default 5 minutes.</summary>
+    public TimeSpan RetryMaxDelay { get; init; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Throws when an option is out of range.</summary>
     /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
     public void Validate()
@@ -30,6 +41,14 @@ public sealed record WorkloadCertificateRotatorOptions
         if (!(JitterFraction >= 0 && JitterFraction < RenewalFraction && RenewalFraction + JitterFraction < 1))
         {
             throw new ArgumentException($"JitterFraction ({JitterFraction}) must keep the renewal inside the lifetime: 0 ≤ jitter < RenewalFraction and RenewalFraction + jitter < 1.", nameof(JitterFraction));
+        }
+        if (RetryInitialDelay <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"RetryInitialDelay ({RetryInitialDelay}) must be positive.", nameof(RetryInitialDelay));
+        }
+        if (RetryMaxDelay < RetryInitialDelay)
+        {
+            throw new ArgumentException($"RetryMaxDelay ({RetryMaxDelay}) must be at least RetryInitialDelay ({RetryInitialDelay}).", nameof(RetryMaxDelay));
         }
     }
 }
