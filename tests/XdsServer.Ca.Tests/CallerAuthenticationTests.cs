@@ -53,6 +53,7 @@ public sealed class CallerAuthenticationTests
     {
         var authenticator = new BearerTokenAuthenticator([new StaticTokenReviewer([new("good", Web)])]);
         var context = new DefaultHttpContext();
+        context.Connection.RemoteIpAddress = System.Net.IPAddress.Loopback;
         context.Request.Headers.Authorization = header;
 
         var result = await authenticator.AuthenticateAsync(context, CancellationToken.None);
@@ -60,6 +61,23 @@ public sealed class CallerAuthenticationTests
         Assert.Equal(accepted, result.Succeeded);
         Assert.Equal(accepted ? Web : null, result.Identity);
         Assert.DoesNotContain("good", result.Failure ?? "", StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_bearer_token_over_cleartext_from_another_machine_proves_nothing_but_over_tls_it_does()
+    {
+        var authenticator = new BearerTokenAuthenticator([new StaticTokenReviewer([new("good", Web)])]);
+        var context = new DefaultHttpContext();
+        context.Connection.RemoteIpAddress = System.Net.IPAddress.Parse("10.0.0.9");
+        context.Request.Headers.Authorization = "Bearer good";
+
+        var cleartext = await authenticator.AuthenticateAsync(context, CancellationToken.None);
+        Assert.False(cleartext.Succeeded);
+        Assert.Equal("a bearer token is not accepted here: the connection from 10.0.0.9 is cleartext HTTP; serve TLS (or, where the path "
+            + "is encrypted otherwise, set XdsServerOptions.AllowInsecureTransport)", cleartext.Failure);
+
+        context.Request.Scheme = "https";
+        Assert.Equal(Web, (await authenticator.AuthenticateAsync(context, CancellationToken.None)).Identity);
     }
 
     [Fact]

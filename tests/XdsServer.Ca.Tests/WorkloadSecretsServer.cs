@@ -47,12 +47,19 @@ public sealed class WorkloadSecretsServer : IAsyncDisposable
     /// <param name="trustBundlePath">Where the SPIFFE bundle is served; null for the default.</param>
     /// <param name="followClientCertificateUrls">Configure TLS with the platform's defaults instead of
     /// <c>AcceptWorkloadClientCertificates</c> (a control: its chain building follows a client certificate's URLs).</param>
-    public static async Task<WorkloadSecretsServer> StartAsync(string? trustBundlePath = null, bool followClientCertificateUrls = false)
+    /// <param name="cleartext">Serve HTTP/2 cleartext instead of TLS.</param>
+    /// <param name="xds">Changes the xDS server's options.</param>
+    /// <param name="ca">Changes the CA host options.</param>
+    public static async Task<WorkloadSecretsServer> StartAsync(string? trustBundlePath = null, bool followClientCertificateUrls = false,
+        bool cleartext = false, Action<XdsServerOptions>? xds = null, Action<CertificateAuthorityHostOptions>? ca = null)
     {
         var server = new WorkloadSecretsServer();
-        await server.InitializeAsync(trustBundlePath, followClientCertificateUrls);
+        await server.InitializeAsync(trustBundlePath, followClientCertificateUrls, cleartext, xds, ca);
         return server;
     }
+
+    /// <summary>The static token file the server watches (it maps <see cref="BetaToken"/> to <see cref="Beta"/>).</summary>
+    public string TokenFile => Path.Combine(Folder, "tokens.json");
 
     /// <summary>A node claiming <paramref name="identity"/> the way istio-agent does (NAMESPACE and SERVICE_ACCOUNT metadata).</summary>
     public static Node NodeClaiming(SpiffeId identity, string id)
@@ -129,16 +136,17 @@ public sealed class WorkloadSecretsServer : IAsyncDisposable
         }
     }
 
-    private async Task InitializeAsync(string? trustBundlePath, bool followClientCertificateUrls)
+    private async Task InitializeAsync(string? trustBundlePath, bool followClientCertificateUrls, bool cleartext,
+        Action<XdsServerOptions>? xds, Action<CertificateAuthorityHostOptions>? ca)
     {
         var caFolder = Path.Combine(Folder, "cacerts");
         Ca = CertificateAuthority.LoadOrCreate(caFolder, new CertificateAuthorityOptions { TrustDomain = TrustDomain });
-        var tokenFile = Path.Combine(Folder, "tokens.json");
+        var tokenFile = TokenFile;
         await File.WriteAllTextAsync(tokenFile, JsonSerializer.Serialize(new Dictionary<string, string> { [BetaToken] = Beta.ToString() }));
         var serverCertificate = ClientCertificate(SpiffeId.ForIstio(TrustDomain, "xds-system", "xds-server"));
 
         (_app, var address) = await LoopbackHost.StartAsync(
-            listen => listen.UseHttps(https =>
+            listen => (cleartext ? LoopbackHost.Http2Cleartext : l => l.UseHttps(https =>
             {
                 https.ServerCertificate = serverCertificate;
                 if (followClientCertificateUrls)
@@ -151,14 +159,15 @@ public sealed class WorkloadSecretsServer : IAsyncDisposable
                 {
                     https.AcceptWorkloadClientCertificates(); // the caller authenticators check the chain
                 }
-            }),
-            services => services.AddXdsServer()
+            }))(listen),
+            services => services.AddXdsServer(xds)
                 .AddSnapshotCache(o => o.NodeHash = new NodeHash(_ => "mesh"))
                 .AddCertificateAuthority(o =>
                 {
                     o.Folder = caFolder;
                     o.Authority = new CertificateAuthorityOptions { TrustDomain = TrustDomain };
                     o.StaticTokenFile = tokenFile;
+                    ca?.Invoke(o);
                 })
                 .AddWorkloadSecrets(),
             app =>
