@@ -1,3 +1,4 @@
+using XdsServer.Testing;
 using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using Grpc.Core;

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 
-namespace XdsServer.Ca.Tests;
+namespace XdsServer.Testing;
 
 /// <summary>Runs the real <c>openssl</c> tool with a bounded wait; a missing tool fails the test, never skips it.</summary>
-internal static class OpenSsl
+public static class OpenSsl
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
 
@@ -31,7 +31,11 @@ internal static class OpenSsl
             await process.WaitForExitAsync(timeout.Token);
             var output = await stdout;
             var errors = await stderr;
-            Assert.True(process.ExitCode == 0, $"openssl {string.Join(' ', args)} exited {process.ExitCode}:\n{output}\n{errors}");
+            if (process.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"openssl {string.Join(' ', args)} exited {process.ExitCode}:\n{output}\n{errors}");
+            }
+
             return output + errors;
         }
         catch (OperationCanceledException)
@@ -53,6 +57,6 @@ internal static class OpenSsl
             .Select(dir => System.IO.Path.Combine(dir, "openssl"))
             .FirstOrDefault(File.Exists);
         return onPath ?? throw new InvalidOperationException(
-            "The openssl tool is required by the CA interop tests and was not found at /usr/bin/openssl or on PATH; install it (apt-get install openssl).");
+            "The openssl tool is required by the CA and TLS tests and was not found at /usr/bin/openssl or on PATH; install it (apt-get install openssl).");
     }
 }
