@@ -4,6 +4,7 @@ using System.Text.Json;
 using Envoy.Service.Discovery.V3;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Microsoft.Extensions.DependencyInjection;
 using XdsServer.Ca.Istio;
 using XdsServer.Cache;
 using XdsServer.Testing;
@@ -121,6 +122,23 @@ public sealed class CredentialBindingThreatTests
     }
 
     [Fact]
+    public async Task A_live_stream_ends_with_unauthenticated_when_its_token_expires()
+    {
+        // A reviewer of expiring tokens (as a JWT or Kubernetes TokenReview reviewer would be): this one lives 3 s.
+        var expiry = DateTimeOffset.UtcNow.AddSeconds(3);
+        await using var server = await StartAsync(services: s => s.AddSingleton<ITokenReviewer>(new ExpiringTokenReviewer("tok-jwt-ab12", Alpha, expiry)));
+        await using var stream = XdsProtocolClient.Open(server.Address, NodeClaiming(Alpha, "alpha-jwt"), options: server.Channel(), headers: Bearer("tok-jwt-ab12"));
+        await stream.SendAsync(TypeUrls.Secret, SecretNames);
+        var secrets = await stream.NextAsync("alpha's secrets while its token is valid");
+        await stream.SendAsync(TypeUrls.Secret, SecretNames, secrets.VersionInfo, secrets.Nonce, withNode: false);
+
+        var end = await stream.EndAsync("the stream to end when its token expires", TimeSpan.FromSeconds(30));
+        Assert.Equal(StatusCode.Unauthenticated, end.StatusCode);
+        Assert.Contains($"expired at {expiry:O}", end.Detail, StringComparison.Ordinal);
+        Assert.True(DateTimeOffset.UtcNow >= expiry, "the stream ended before its token expired");
+    }
+
+    [Fact]
     public async Task A_live_stream_ends_with_unauthenticated_when_its_token_is_removed_from_the_token_file()
     {
         await using var server = await StartAsync(xds: o => o.ReauthorizationInterval = TimeSpan.FromMilliseconds(100));
@@ -135,5 +153,13 @@ public sealed class CredentialBindingThreatTests
         Assert.Equal(StatusCode.Unauthenticated, end.StatusCode);
         Assert.Contains("is no longer authorized", end.Detail, StringComparison.Ordinal);
         Assert.Contains("the bearer token is not in the static token file", end.Detail, StringComparison.Ordinal);
+    }
+
+    private sealed class ExpiringTokenReviewer(string token, SpiffeId identity, DateTimeOffset expiry) : ITokenReviewer
+    {
+        public ValueTask<CallerAuthenticationResult> ReviewAsync(string presented, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(presented == token && DateTimeOffset.UtcNow < expiry
+                ? CallerAuthenticationResult.Success(identity, expiry)
+                : CallerAuthenticationResult.Fail("the token is unknown or expired"));
     }
 }

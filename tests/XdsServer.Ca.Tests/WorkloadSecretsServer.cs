@@ -50,11 +50,13 @@ public sealed class WorkloadSecretsServer : IAsyncDisposable
     /// <param name="cleartext">Serve HTTP/2 cleartext instead of TLS.</param>
     /// <param name="xds">Changes the xDS server's options.</param>
     /// <param name="ca">Changes the CA host options.</param>
+    /// <param name="services">Registers more services (a token reviewer, say).</param>
     public static async Task<WorkloadSecretsServer> StartAsync(string? trustBundlePath = null, bool followClientCertificateUrls = false,
-        bool cleartext = false, Action<XdsServerOptions>? xds = null, Action<CertificateAuthorityHostOptions>? ca = null)
+        bool cleartext = false, Action<XdsServerOptions>? xds = null, Action<CertificateAuthorityHostOptions>? ca = null,
+        Action<IServiceCollection>? services = null)
     {
         var server = new WorkloadSecretsServer();
-        await server.InitializeAsync(trustBundlePath, followClientCertificateUrls, cleartext, xds, ca);
+        await server.InitializeAsync(trustBundlePath, followClientCertificateUrls, cleartext, xds, ca, services);
         return server;
     }
 
@@ -137,7 +139,7 @@ public sealed class WorkloadSecretsServer : IAsyncDisposable
     }
 
     private async Task InitializeAsync(string? trustBundlePath, bool followClientCertificateUrls, bool cleartext,
-        Action<XdsServerOptions>? xds, Action<CertificateAuthorityHostOptions>? ca)
+        Action<XdsServerOptions>? xds, Action<CertificateAuthorityHostOptions>? ca, Action<IServiceCollection>? more)
     {
         var caFolder = Path.Combine(Folder, "cacerts");
         Ca = CertificateAuthority.LoadOrCreate(caFolder, new CertificateAuthorityOptions { TrustDomain = TrustDomain });
@@ -160,7 +162,10 @@ public sealed class WorkloadSecretsServer : IAsyncDisposable
                     https.AcceptWorkloadClientCertificates(); // the caller authenticators check the chain
                 }
             }))(listen),
-            services => services.AddXdsServer(xds)
+            services =>
+            {
+                more?.Invoke(services);
+                services.AddXdsServer(xds)
                 .AddSnapshotCache(o => o.NodeHash = new NodeHash(_ => "mesh"))
                 .AddCertificateAuthority(o =>
                 {
@@ -169,7 +174,8 @@ public sealed class WorkloadSecretsServer : IAsyncDisposable
                     o.StaticTokenFile = tokenFile;
                     ca?.Invoke(o);
                 })
-                .AddWorkloadSecrets(),
+                .AddWorkloadSecrets();
+            },
             app =>
             {
                 app.MapXdsServer();
