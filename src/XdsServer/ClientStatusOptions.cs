@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.AspNetCore.Http;
 
 namespace XdsServer;
@@ -37,13 +36,7 @@ public sealed class ClientStatusOptions
     public static ValueTask<string?> LoopbackOnly(HttpContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var remote = context.Connection.RemoteIpAddress;
-        if (remote is { IsIPv4MappedToIPv6: true })
-        {
-            remote = remote.MapToIPv4();
-        }
-
-        return ValueTask.FromResult(remote is not null && IPAddress.IsLoopback(remote)
+        return ValueTask.FromResult(TransportSecurity.IsLoopback(context)
             ? null
             : "CSDS answers loopback callers only (ClientStatusOptions.Authorize)");
     }

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace XdsServer;
 
@@ -18,24 +19,36 @@ public static class TransportSecurity
     public static string? InsecureReason(HttpContext? context, XdsServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (options.AllowInsecureTransport || context?.Request.IsHttps == true)
+        // The connection's own TLS, not the request's scheme (which forwarded headers may rewrite).
+        if (options.AllowInsecureTransport || context?.Features.Get<ITlsConnectionFeature>() is not null)
         {
             return null;
         }
 
+        if (options.LoopbackIsConfidential && IsLoopback(context))
+        {
+            return null;
+        }
+
+        var remote = context?.Connection.RemoteIpAddress;
+        var from = remote is null ? "an unknown peer" : remote.ToString();
+        return $"the connection from {from} is cleartext HTTP; serve TLS (or, where the path is encrypted otherwise, "
+            + "set XdsServerOptions.AllowInsecureTransport)";
+    }
+
+    /// <summary>True when the caller connected from a loopback address (127.0.0.0/8, ::1, or IPv4-mapped loopback).</summary>
+    /// <param name="context">The request; null is not loopback.</param>
+    /// <returns>Whether the peer address is loopback.</returns>
+    /// <remarks>A reverse proxy on the same machine makes every caller look local; behind one, turn
+    /// <see cref="XdsServerOptions.LoopbackIsConfidential"/> off unless the proxy's own listener is TLS.</remarks>
+    public static bool IsLoopback(HttpContext? context)
+    {
         var remote = context?.Connection.RemoteIpAddress;
         if (remote is { IsIPv4MappedToIPv6: true })
         {
             remote = remote.MapToIPv4();
         }
 
-        if (options.LoopbackIsConfidential && remote is not null && IPAddress.IsLoopback(remote))
-        {
-            return null;
-        }
-
-        var from = remote is null ? "an unknown peer" : remote.ToString();
-        return $"the connection from {from} is cleartext HTTP; serve TLS (or, where the path is encrypted otherwise, "
-            + "set XdsServerOptions.AllowInsecureTransport)";
+        return remote is not null && IPAddress.IsLoopback(remote);
     }
 }

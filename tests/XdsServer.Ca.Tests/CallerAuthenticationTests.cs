@@ -76,7 +76,9 @@ public sealed class CallerAuthenticationTests
         Assert.Equal("a bearer token is not accepted here: the connection from 10.0.0.9 is cleartext HTTP; serve TLS (or, where the path "
             + "is encrypted otherwise, set XdsServerOptions.AllowInsecureTransport)", cleartext.Failure);
 
-        context.Request.Scheme = "https";
+        context.Request.Scheme = "https"; // a scheme (forwarded headers can set it) is not a TLS connection
+        Assert.False((await authenticator.AuthenticateAsync(context, CancellationToken.None)).Succeeded);
+        context.Features.Set<Microsoft.AspNetCore.Http.Features.ITlsConnectionFeature>(new Microsoft.AspNetCore.Http.Features.TlsConnectionFeature());
         Assert.Equal(Web, (await authenticator.AuthenticateAsync(context, CancellationToken.None)).Identity);
     }
 

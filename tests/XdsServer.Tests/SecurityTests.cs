@@ -278,6 +278,27 @@ public class SecurityTests
     }
 
     [Fact]
+    public async Task A_credential_valid_for_longer_than_a_timer_can_wait_keeps_its_stream_until_it_expires()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.Parse("2026-11-29T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        var authorizer = new CredentialAuthorizer(clock.GetUtcNow() + TimeSpan.FromDays(400), recheck: false);
+        await using var server = await LoopbackXdsServer.StartAsync(services: s =>
+        {
+            s.AddSingleton<TimeProvider>(clock);
+            s.AddSingleton<INodeAuthorizer>(authorizer);
+        });
+        server.Snapshots.SetSnapshot("n1", WithSecret());
+        await using var client = XdsProtocolClient.Sotw(server.Address, "n1");
+        await client.SendAsync(TypeUrls.Cluster);
+        await client.NextAsync("clusters while the year-long credential holds");
+
+        clock.Advance(TimeSpan.FromDays(2));
+        Assert.True(await client.NothingWithinAsync(TimeSpan.FromMilliseconds(300)), "a credential valid for 400 days ended its stream after 2");
+        clock.Advance(TimeSpan.FromDays(399));
+        Assert.Equal(StatusCode.Unauthenticated, (await client.EndAsync("the stream to end once the credential expires")).StatusCode);
+    }
+
+    [Fact]
     public async Task A_stream_ends_with_unauthenticated_when_its_credential_is_revoked()
     {
         var authorizer = new CredentialAuthorizer(validUntil: null, recheck: true);

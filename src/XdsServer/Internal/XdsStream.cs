@@ -18,6 +18,7 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
     where TResponse : class, IMessage
 {
     private static readonly object Wake = new();
+    private static readonly TimeSpan MaxWait = TimeSpan.FromDays(1);
 
     private readonly Dictionary<string, TypeSlot> _slots = new(StringComparer.Ordinal);
     private readonly List<TypeSlot> _slotsInOrder = [];
@@ -205,7 +206,8 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
                 var wait = authorization.Recheck ? Core.Options.ReauthorizationInterval : Timeout.InfiniteTimeSpan;
                 if (authorization.ValidUntil is { } end && (wait == Timeout.InfiniteTimeSpan || end - now < wait))
                 {
-                    wait = end - now;
+                    // At most a day per wait (a timer cannot wait years); the loop looks again.
+                    wait = end - now < MaxWait ? end - now : MaxWait;
                 }
 
                 await Task.Delay(wait, Core.Time, ct).ConfigureAwait(false);
