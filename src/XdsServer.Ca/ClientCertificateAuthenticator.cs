@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using XdsServer.Ca.Internal;
 
 namespace XdsServer.Ca;
@@ -63,18 +65,25 @@ public sealed class ClientCertificateAuthenticator : ICallerAuthenticator
     public string Name => "client certificate";
 
     /// <inheritdoc />
-    public async ValueTask<CallerAuthenticationResult> AuthenticateAsync(HttpContext context, CancellationToken cancellationToken)
+    public ValueTask<CallerAuthenticationResult> AuthenticateAsync(HttpContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (!context.Request.IsHttps)
+        // The certificate the TLS handshake itself verified the key of: never one a middleware took from a header
+        // (certificate forwarding), which anyone who has seen an SVID could send.
+        if (context.Features.Get<ITlsHandshakeFeature>() is null)
         {
-            return CallerAuthenticationResult.Fail("the connection is not TLS");
+            return ValueTask.FromResult(CallerAuthenticationResult.Fail("the connection is not TLS"));
         }
-        var certificate = context.Connection.ClientCertificate
-            ?? await context.Connection.GetClientCertificateAsync(cancellationToken).ConfigureAwait(false);
-        return certificate is null
-            ? CallerAuthenticationResult.Fail("no client certificate was presented")
-            : Authenticate(certificate);
+        if (context.Features.Get<ISslStreamFeature>()?.SslStream is not { } ssl)
+        {
+            return ValueTask.FromResult(CallerAuthenticationResult.Fail("the connection's TLS stream is not available (Kestrel HTTPS is required)"));
+        }
+        if (ssl.RemoteCertificate is not { } remote)
+        {
+            return ValueTask.FromResult(CallerAuthenticationResult.Fail("no client certificate was presented"));
+        }
+        using var certificate = X509CertificateLoader.LoadCertificate(remote.GetRawCertData());
+        return ValueTask.FromResult(Authenticate(certificate));
     }
 
     /// <summary>Checks one certificate: it is a workload's client certificate (not a CA; keyUsage with

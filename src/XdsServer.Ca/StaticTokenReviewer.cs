@@ -147,7 +147,16 @@ public sealed class StaticTokenReviewer : ITokenReviewer, IDisposable
             {
                 return;
             }
-            change = Check(_path!);
+            try
+            {
+                change = Check(_path!);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // On a timer thread an exception would end the process; the previous tokens stay in force.
+                CaLog.TokenFilePollFailed(_logger, _path!, ex);
+                return;
+            }
         }
         if (change is not null)
         {

@@ -468,6 +468,18 @@ public sealed class WorkloadCertificateRotator : IDisposable
 
     private sealed record Renewal(WorkloadCertificateRotator Rotator, Entry Entry)
     {
-        public void Run() => Rotator.Renew(Entry);
+        public void Run()
+        {
+            try
+            {
+                Rotator.Renew(Entry);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Renew catches the issuer's failures; this is for anything else: on a timer thread an exception
+                // would end the process.
+                CaLog.RenewalCrashed(Rotator._logger, ClientText.ForLog(Entry.Identity.ToString()), ex);
+            }
+        }
     }
 }

@@ -183,12 +183,34 @@ public sealed class WorkloadSecretPublisher : IDisposable
                 _lastUsed.Remove(identity);
                 _published.Remove(identity);
                 _rotator.Remove(identity);
-                _cache.ClearSnapshot(group);
+                Unpublish(group);
                 released.Add(identity);
                 CaLog.IdleIdentityReleased(_logger, ClientText.ForLog(identity.ToString()), now - lastUsed);
             }
         }
         return released;
+    }
+
+    /// <summary>Takes the two secrets out of <paramref name="group"/>'s snapshot, keeping whatever else it holds; a
+    /// snapshot left empty is cleared.</summary>
+    private void Unpublish(string group)
+    {
+        if (!_cache.TryGetSnapshot(group, out var current))
+        {
+            return;
+        }
+        var builder = current.ToBuilder();
+        builder.Remove(TypeUrls.Secret, DefaultSecretName);
+        builder.Remove(TypeUrls.Secret, RootCaSecretName);
+        var rest = builder.Build();
+        if (rest.Count == 0)
+        {
+            _cache.ClearSnapshot(group);
+        }
+        else
+        {
+            _cache.SetSnapshot(group, rest);
+        }
     }
 
     /// <inheritdoc/>

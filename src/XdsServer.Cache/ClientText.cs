@@ -90,8 +90,8 @@ public static class ClientText
         return false;
     }
 
-    // Cc (controls, line breaks, ESC), Cf (format: bidirectional overrides, zero-width characters) and a
-    // surrogate not part of a pair.
+    // Cc (controls, line breaks, ESC), Cf (format: bidirectional overrides, zero-width characters), Zl and Zp
+    // (U+2028, U+2029: line breaks to some viewers) and a surrogate not part of a pair.
     private static bool IsUnsafe(char c) => char.GetUnicodeCategory(c) is UnicodeCategory.Control
-        or UnicodeCategory.Format or UnicodeCategory.Surrogate;
+        or UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator or UnicodeCategory.Surrogate;
 }

@@ -12,7 +12,8 @@ public sealed class ClientStatusOptions
 {
     /// <summary>
     /// Decides whether a caller may read CSDS: returns null to allow, or the reason for refusing (sent back with
-    /// PERMISSION_DENIED). Default <see cref="LoopbackOnly"/>: only processes on this machine. Replace it with a check
+    /// PERMISSION_DENIED). Default <see cref="LoopbackOnly"/>: only processes on this machine (whatever
+    /// <see cref="XdsServerOptions.LoopbackIsConfidential"/> says). Replace it with a check
     /// of a client certificate, a token, or an ASP.NET Core authorization policy on the endpoint
     /// (<c>MapClientStatus().RequireAuthorization(...)</c>, which runs before this hook).
     /// </summary>
@@ -29,7 +30,8 @@ public sealed class ClientStatusOptions
     /// non-backtracking engine, so their cost is linear in the node id's length. Default 1,024.</summary>
     public int MaxRegexLength { get; set; } = 1024;
 
-    /// <summary>The default <see cref="Authorize"/>: allows callers connected from a loopback address only.</summary>
+    /// <summary>The default <see cref="Authorize"/>: allows local callers only — loopback at both ends of the
+    /// connection, or a Unix domain socket (<see cref="TransportSecurity.IsLoopback"/>).</summary>
     /// <param name="context">The call's HTTP context.</param>
     /// <param name="cancellationToken">Not used.</param>
     /// <returns>Null for a loopback caller, else the reason for refusing.</returns>

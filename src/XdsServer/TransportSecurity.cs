@@ -1,11 +1,12 @@
 using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 
 namespace XdsServer;
 
 /// <summary>
-/// Whether a connection may carry secrets and bearer tokens: TLS, or loopback (unless
+/// Whether a connection may carry secrets and bearer tokens: TLS, or local — loopback or a Unix domain socket (unless
 /// <see cref="XdsServerOptions.LoopbackIsConfidential"/> is off), or anything when the host opted in with
 /// <see cref="XdsServerOptions.AllowInsecureTransport"/>. The xDS server applies it to sensitive resource types;
 /// credential checks (bearer tokens) apply it before believing a credential.
@@ -19,8 +20,9 @@ public static class TransportSecurity
     public static string? InsecureReason(HttpContext? context, XdsServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        // The connection's own TLS, not the request's scheme (which forwarded headers may rewrite).
-        if (options.AllowInsecureTransport || context?.Features.Get<ITlsConnectionFeature>() is not null)
+        // The connection's own TLS handshake: not the request's scheme (forwarded headers rewrite it), nor a TLS
+        // connection feature (certificate forwarding fakes one from a header).
+        if (options.AllowInsecureTransport || context?.Features.Get<ITlsHandshakeFeature>() is not null)
         {
             return null;
         }
@@ -36,19 +38,38 @@ public static class TransportSecurity
             + "set XdsServerOptions.AllowInsecureTransport)";
     }
 
-    /// <summary>True when the caller connected from a loopback address (127.0.0.0/8, ::1, or IPv4-mapped loopback).</summary>
-    /// <param name="context">The request; null is not loopback.</param>
-    /// <returns>Whether the peer address is loopback.</returns>
-    /// <remarks>A reverse proxy on the same machine makes every caller look local; behind one, turn
-    /// <see cref="XdsServerOptions.LoopbackIsConfidential"/> off unless the proxy's own listener is TLS.</remarks>
+    /// <summary>
+    /// True when the caller is on this machine: the connection came in on a Unix domain socket, or both its ends are
+    /// loopback addresses (127.0.0.0/8, ::1, IPv4-mapped loopback). The local end is what proves it (forwarded
+    /// headers may rewrite the remote address, never the local one); a sidecar that delivers to the pod's own IP from
+    /// 127.0.0.6 is therefore not local.
+    /// </summary>
+    /// <param name="context">The request; null is not local.</param>
+    /// <returns>Whether the peer is on this machine.</returns>
+    /// <remarks>A reverse proxy on the same machine that connects over loopback makes every caller look local; behind
+    /// one, turn <see cref="XdsServerOptions.LoopbackIsConfidential"/> off unless the proxy's own listener is TLS.</remarks>
     public static bool IsLoopback(HttpContext? context)
     {
-        var remote = context?.Connection.RemoteIpAddress;
-        if (remote is { IsIPv4MappedToIPv6: true })
+        if (context is null)
         {
-            remote = remote.MapToIPv4();
+            return false;
         }
 
-        return remote is not null && IPAddress.IsLoopback(remote);
+        if (context.Features.Get<IConnectionSocketFeature>()?.Socket is { AddressFamily: AddressFamily.Unix })
+        {
+            return true;
+        }
+
+        return IsLoopbackAddress(context.Connection.LocalIpAddress) && IsLoopbackAddress(context.Connection.RemoteIpAddress);
+    }
+
+    private static bool IsLoopbackAddress(IPAddress? address)
+    {
+        if (address is { IsIPv4MappedToIPv6: true })
+        {
+            address = address.MapToIPv4();
+        }
+
+        return address is not null && IPAddress.IsLoopback(address);
     }
 }

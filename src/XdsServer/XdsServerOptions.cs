@@ -41,15 +41,16 @@ public sealed class XdsServerOptions
     /// <summary>
     /// Send sensitive resources (secrets: private keys) and accept bearer tokens over cleartext connections from
     /// other machines. Default false: such a stream or fetch is refused with PERMISSION_DENIED, and a bearer token
-    /// proves nothing, unless the connection is TLS or (with <see cref="LoopbackIsConfidential"/>) loopback. Turn it
+    /// proves nothing, unless the connection is TLS or (with <see cref="LoopbackIsConfidential"/>) local. Turn it
     /// on only where something else encrypts the path (a service-mesh sidecar, an IPsec tunnel); the server logs a
     /// warning at start when it is on.
     /// </summary>
     public bool AllowInsecureTransport { get; set; }
 
     /// <summary>
-    /// Count cleartext connections from a loopback address (127.0.0.0/8, ::1) as confidential. Default true: only
-    /// processes on this machine can make them. Turn it off where other tenants share the loopback interface (the
+    /// Count local cleartext connections — loopback at both ends (127.0.0.0/8, ::1) or a Unix domain socket — as
+    /// confidential (<see cref="TransportSecurity.IsLoopback"/>). Default true: only processes on this machine can
+    /// make them. Turn it off where other tenants share the loopback interface (the
     /// containers of one Kubernetes pod share it).
     /// </summary>
     public bool LoopbackIsConfidential { get; set; } = true;
@@ -57,7 +58,8 @@ public sealed class XdsServerOptions
     /// <summary>
     /// How often a stream authorized by a revocable credential (<see cref="NodeAuthorization.Recheck"/>) is
     /// authorized again; a refusal then ends it with UNAUTHENTICATED. Streams also end when their credential
-    /// expires (<see cref="NodeAuthorization.ValidUntil"/>). Default 5 minutes; at least 10 milliseconds.
+    /// expires (<see cref="NodeAuthorization.ValidUntil"/>). Each stream waits this long ± 10 % (so that streams
+    /// opened together are not re-checked together). Default 5 minutes; between 10 milliseconds and 1 day.
     /// </summary>
     public TimeSpan ReauthorizationInterval { get; set; } = TimeSpan.FromMinutes(5);
 }
@@ -103,9 +105,9 @@ internal sealed class XdsServerOptionsValidator(CacheRoutes routes) : IValidateO
             failures.Add($"XdsServerOptions.MaxQueuedRequestsPerStream must be positive (was {options.MaxQueuedRequestsPerStream}).");
         }
 
-        if (options.ReauthorizationInterval < TimeSpan.FromMilliseconds(10))
+        if (options.ReauthorizationInterval < TimeSpan.FromMilliseconds(10) || options.ReauthorizationInterval > TimeSpan.FromDays(1))
         {
-            failures.Add($"XdsServerOptions.ReauthorizationInterval must be at least 10 ms (was {options.ReauthorizationInterval}).");
+            failures.Add($"XdsServerOptions.ReauthorizationInterval must be between 10 ms and 1 day (was {options.ReauthorizationInterval}).");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -53,6 +53,7 @@ public sealed class CallerAuthenticationTests
     {
         var authenticator = new BearerTokenAuthenticator([new StaticTokenReviewer([new("good", Web)])]);
         var context = new DefaultHttpContext();
+        context.Connection.LocalIpAddress = System.Net.IPAddress.Loopback;
         context.Connection.RemoteIpAddress = System.Net.IPAddress.Loopback;
         context.Request.Headers.Authorization = header;
 
@@ -68,6 +69,7 @@ public sealed class CallerAuthenticationTests
     {
         var authenticator = new BearerTokenAuthenticator([new StaticTokenReviewer([new("good", Web)])]);
         var context = new DefaultHttpContext();
+        context.Connection.LocalIpAddress = System.Net.IPAddress.Parse("10.0.0.1");
         context.Connection.RemoteIpAddress = System.Net.IPAddress.Parse("10.0.0.9");
         context.Request.Headers.Authorization = "Bearer good";
 
@@ -76,10 +78,34 @@ public sealed class CallerAuthenticationTests
         Assert.Equal("a bearer token is not accepted here: the connection from 10.0.0.9 is cleartext HTTP; serve TLS (or, where the path "
             + "is encrypted otherwise, set XdsServerOptions.AllowInsecureTransport)", cleartext.Failure);
 
-        context.Request.Scheme = "https"; // a scheme (forwarded headers can set it) is not a TLS connection
-        Assert.False((await authenticator.AuthenticateAsync(context, CancellationToken.None)).Succeeded);
+        // Neither a scheme (forwarded headers set it) nor a TLS connection feature (certificate forwarding sets one)
+        // is a TLS connection; the handshake feature, which only the server's TLS layer sets, is.
+        context.Request.Scheme = "https";
         context.Features.Set<Microsoft.AspNetCore.Http.Features.ITlsConnectionFeature>(new Microsoft.AspNetCore.Http.Features.TlsConnectionFeature());
+        Assert.False((await authenticator.AuthenticateAsync(context, CancellationToken.None)).Succeeded);
+        context.Features.Set<Microsoft.AspNetCore.Connections.Features.ITlsHandshakeFeature>(new Handshake());
         Assert.Equal(Web, (await authenticator.AuthenticateAsync(context, CancellationToken.None)).Identity);
+    }
+
+    [Fact]
+    public async Task A_forwarded_client_certificate_proves_nothing()
+    {
+        // Certificate forwarding middleware puts a certificate from a request header on a TLS connection feature;
+        // anyone who has seen an SVID could send it. Only the certificate of the connection's own handshake counts.
+        var clock = TestCa.Clock();
+        using var authority = CertificateAuthority.CreateSelfSigned(timeProvider: clock);
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var issued = new WorkloadCertificateIssuer(authority, timeProvider: clock).Issue(TestCa.Csr(key), Web);
+        using var stolen = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(issued.CertificatePem);
+        var context = new DefaultHttpContext();
+        context.Request.Scheme = "https";
+        context.Features.Set<Microsoft.AspNetCore.Http.Features.ITlsConnectionFeature>(
+            new Microsoft.AspNetCore.Http.Features.TlsConnectionFeature { ClientCertificate = stolen });
+
+        var result = await new ClientCertificateAuthenticator(authority, clock).AuthenticateAsync(context, CancellationToken.None);
+
+        Assert.Equal("the connection is not TLS", result.Failure);
+        Assert.True(new ClientCertificateAuthenticator(authority, clock).Authenticate(stolen).Succeeded, "the certificate itself is valid");
     }
 
     [Fact]
@@ -117,4 +143,23 @@ public sealed class CallerAuthenticationTests
         Assert.False(result.Succeeded);
         Assert.Contains("0 URI SANs", result.Failure, StringComparison.Ordinal);
     }
+
+#pragma warning disable SYSLIB0058 // the handshake feature's algorithm properties are obsolete but still abstract
+    private sealed class Handshake : Microsoft.AspNetCore.Connections.Features.ITlsHandshakeFeature
+    {
+        public System.Security.Authentication.SslProtocols Protocol => System.Security.Authentication.SslProtocols.Tls13;
+
+        public System.Security.Authentication.CipherAlgorithmType CipherAlgorithm => default;
+
+        public int CipherStrength => 0;
+
+        public System.Security.Authentication.HashAlgorithmType HashAlgorithm => default;
+
+        public int HashStrength => 0;
+
+        public System.Security.Authentication.ExchangeAlgorithmType KeyExchangeAlgorithm => default;
+
+        public int KeyExchangeStrength => 0;
+    }
+#pragma warning restore SYSLIB0058
 }

@@ -6,6 +6,7 @@ using Envoy.Type.Matcher.V3;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -77,6 +78,49 @@ public class SecurityTests
     }
 
     [Fact]
+    public async Task Csds_redacts_an_inline_private_key_inside_a_clusters_tls_context()
+    {
+        await using var server = await LoopbackXdsServer.StartAsync();
+        var cluster = Fixtures.Cluster("backend");
+        cluster.TransportSocket = new Envoy.Config.Core.V3.TransportSocket
+        {
+            Name = "envoy.transport_sockets.tls",
+            TypedConfig = Google.Protobuf.WellKnownTypes.Any.Pack(new Envoy.Extensions.TransportSockets.Tls.V3.UpstreamTlsContext
+            {
+                Sni = "backend.example",
+                CommonTlsContext = new Envoy.Extensions.TransportSockets.Tls.V3.CommonTlsContext
+                {
+                    TlsCertificates =
+                    {
+                        new Envoy.Extensions.TransportSockets.Tls.V3.TlsCertificate
+                        {
+                            CertificateChain = new Envoy.Config.Core.V3.DataSource { InlineString = "-----BEGIN CERTIFICATE-----\nchain\n" },
+                            PrivateKey = new Envoy.Config.Core.V3.DataSource { InlineString = PrivateKey },
+                        },
+                    },
+                },
+            }),
+        };
+        server.Snapshots.SetSnapshot("n1", Snapshot.CreateBuilder().Add(cluster, Fixtures.Endpoints("backend", 8080)).Build());
+        await using var client = XdsProtocolClient.Sotw(server.Address, "n1");
+        await client.SendAsync(TypeUrls.Cluster);
+        var sent = await client.NextAsync("the cluster, key included, to its own node");
+        Assert.Contains("PRIVATE KEY", Encoding.Latin1.GetString(sent.Resources[0].Value.ToByteArray()));
+
+        using var channel = GrpcChannel.ForAddress(server.Address);
+        var csds = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(channel);
+        ClientStatusResponse answer = null!;
+        await Eventually.TrueAsync(() => (answer = csds.FetchClientStatus(new ClientStatusRequest())).Config.SelectMany(c => c.GenericXdsConfigs).Any(),
+            "the cluster in CSDS");
+        var shown = answer.Config.Single().GenericXdsConfigs.Single(g => g.TypeUrl == TypeUrls.Cluster).XdsConfig.Unpack<Envoy.Config.Cluster.V3.Cluster>();
+        var tls = shown.TransportSocket.TypedConfig.Unpack<Envoy.Extensions.TransportSockets.Tls.V3.UpstreamTlsContext>();
+        Assert.Equal("backend.example", tls.Sni); // the rest of the configuration is shown...
+        Assert.Equal("-----BEGIN CERTIFICATE-----\nchain\n", tls.CommonTlsContext.TlsCertificates[0].CertificateChain.InlineString);
+        Assert.Null(tls.CommonTlsContext.TlsCertificates[0].PrivateKey); // ...without the field the API marks sensitive
+        Assert.DoesNotContain("PRIVATE KEY", Encoding.Latin1.GetString(Google.Protobuf.MessageExtensions.ToByteArray(answer)));
+    }
+
+    [Fact]
     public async Task Csds_is_not_served_by_MapXdsServer_alone()
     {
         await using var server = await LoopbackXdsServer.StartAsync(map: app => app.MapXdsServer());
@@ -117,12 +161,20 @@ public class SecurityTests
     public async Task Csds_by_default_refuses_callers_that_are_not_on_loopback()
     {
         var context = new DefaultHttpContext();
+        context.Connection.LocalIpAddress = IPAddress.Parse("10.1.2.1");
         context.Connection.RemoteIpAddress = IPAddress.Parse("10.1.2.3");
         Assert.Equal("CSDS answers loopback callers only (ClientStatusOptions.Authorize)",
             await ClientStatusOptions.LoopbackOnly(context, CancellationToken.None));
+        context.Connection.LocalIpAddress = IPAddress.Parse("::ffff:127.0.0.1");
         context.Connection.RemoteIpAddress = IPAddress.Parse("::ffff:127.0.0.1");
         Assert.Null(await ClientStatusOptions.LoopbackOnly(context, CancellationToken.None));
-        context.Connection.RemoteIpAddress = null; // no IP at all proves nothing
+        context.Connection.RemoteIpAddress = null; // no remote address at all proves nothing
+        Assert.NotNull(await ClientStatusOptions.LoopbackOnly(context, CancellationToken.None));
+
+        // A sidecar delivers to the pod's own address from 127.0.0.6, and forwarded headers can rewrite the remote
+        // address to 127.0.0.1: the local end is not loopback, so neither is local.
+        context.Connection.LocalIpAddress = IPAddress.Parse("10.1.2.1");
+        context.Connection.RemoteIpAddress = IPAddress.Parse("127.0.0.6");
         Assert.NotNull(await ClientStatusOptions.LoopbackOnly(context, CancellationToken.None));
     }
 
@@ -165,6 +217,8 @@ public class SecurityTests
         var backreference = await Refusal(new StringMatcher { SafeRegex = new RegexMatcher { Regex = "(a)\\1" } });
         Assert.Equal(StatusCode.InvalidArgument, backreference.StatusCode);
         Assert.StartsWith("the node matcher's regex is not accepted:", backreference.Detail, StringComparison.Ordinal);
+        var unanchoring = await Refusal(new StringMatcher { SafeRegex = new RegexMatcher { Regex = "x)|(.*" } });
+        Assert.StartsWith("the node matcher's regex is not accepted:", unanchoring.Detail, StringComparison.Ordinal);
         var tooBig = await Refusal(new StringMatcher { Prefix = "big" });
         Assert.Equal(StatusCode.ResourceExhausted, tooBig.StatusCode);
         Assert.Contains("would exceed 1024 bytes", tooBig.Detail, StringComparison.Ordinal);
@@ -224,6 +278,55 @@ public class SecurityTests
         var sds = new Envoy.Service.Secret.V3.SecretDiscoveryService.SecretDiscoveryServiceClient(channel);
         var fetch = await Assert.ThrowsAsync<RpcException>(() => sds.FetchSecretsAsync(new DiscoveryRequest { Node = Fixtures.Node("n1") }).ResponseAsync);
         Assert.Equal(StatusCode.PermissionDenied, fetch.StatusCode);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_unix_socket_is_local_unless_local_connections_are_not_trusted(bool localIsConfidential)
+    {
+        var socketPath = Path.Combine(Path.GetTempPath(), $"xds-{Guid.NewGuid():N}.sock");
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.ListenUnixSocket(socketPath, l => l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2));
+        builder.Services.AddXdsServer(o => o.LoopbackIsConfidential = localIsConfidential).AddSnapshotCache();
+        await using var app = builder.Build();
+        app.MapXdsServer();
+        await app.StartAsync();
+        try
+        {
+            app.Services.GetRequiredService<SnapshotCache>().SetSnapshot("n1", WithSecret());
+            var options = new GrpcChannelOptions
+            {
+                HttpHandler = new SocketsHttpHandler
+                {
+                    ConnectCallback = async (_, ct) =>
+                    {
+                        var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+                        await socket.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(socketPath), ct);
+                        return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                    },
+                },
+                DisposeHttpClient = true,
+            };
+            await using var client = XdsProtocolClient.Open(new Uri("http://localhost"), Fixtures.Node("n1"), options: options);
+            await client.SendAsync(TypeUrls.Secret, ["default"]);
+            if (localIsConfidential)
+            {
+                Assert.Single((await client.NextAsync("the secret over a Unix socket, which only this machine can reach")).Resources);
+            }
+            else
+            {
+                var end = await client.EndAsync("the secret to be refused when local connections are not trusted");
+                Assert.Equal(StatusCode.PermissionDenied, end.StatusCode);
+                Assert.Contains("the connection from an unknown peer is cleartext HTTP", end.Detail, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            await app.StopAsync();
+            File.Delete(socketPath);
+        }
     }
 
     [Fact]
@@ -362,6 +465,7 @@ public class SecurityTests
         Assert.Equal("plain.node-1~x", ClientText.ForLog("plain.node-1~x"));
         Assert.Equal("a\\u000d\\u000ab\\u200bc\\u202ed", ClientText.ForLog("a\r\nb\u200bc\u202ed"));
         Assert.Equal("x\\ud800y", ClientText.ForLog("x\ud800y"));
+        Assert.Equal("a\\u2028b\\u2029c", ClientText.ForLog("a\u2028b\u2029c"));
         Assert.Equal("😀", ClientText.ForLog("😀"));
         Assert.Equal("abc…(10 chars)", ClientText.ForLog("abcdefghij", 3));
         Assert.Equal(string.Empty, ClientText.ForLog(null));

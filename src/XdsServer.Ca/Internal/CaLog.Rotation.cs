@@ -23,4 +23,7 @@ internal static partial class CaLog
 
     [LoggerMessage(3015, LogLevel.Error, "Releasing idle workload identities failed")]
     public static partial void IdleSweepFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(3016, LogLevel.Error, "Renewing the certificate of {Identity} failed unexpectedly; the next renewal or rotation retries it")]
+    public static partial void RenewalCrashed(ILogger logger, string identity, Exception exception);
 }

@@ -26,4 +26,7 @@ internal static partial class CaLog
 
     [LoggerMessage(3043, LogLevel.Warning, "A handler of the token file {Path} changing failed")]
     public static partial void TokenChangedHandlerFailed(ILogger logger, string path, Exception exception);
+
+    [LoggerMessage(3044, LogLevel.Warning, "Checking the token file {Path} for changes failed; the next poll tries again")]
+    public static partial void TokenFilePollFailed(ILogger logger, string path, Exception exception);
 }

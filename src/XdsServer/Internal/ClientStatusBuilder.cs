@@ -7,7 +7,8 @@ using GenericXdsConfig = Envoy.Service.Status.V3.ClientConfig.Types.GenericXdsCo
 namespace XdsServer.Internal;
 
 /// <summary>Turns a stream's per-type state into CSDS <c>GenericXdsConfig</c> entries, one per resource. A sensitive
-/// type's entries carry name, version and status only: its payload (a private key) never leaves through CSDS.</summary>
+/// type's entries carry name, version and status only: its payload (a private key) never leaves through CSDS; other
+/// resources are shown without the fields the API marks sensitive (an inline key in a Listener's TLS context).</summary>
 internal static class ClientStatusBuilder
 {
     public static ClientConfig Build(Node node, IReadOnlyList<TypeSlot> slots)
@@ -28,7 +29,7 @@ internal static class ClientStatusBuilder
                     TypeUrl = slot.Type.TypeUrl,
                     Name = resource.Name,
                     VersionInfo = resource.Version,
-                    XdsConfig = sensitive ? null : resource.Resource?.Packed,
+                    XdsConfig = sensitive || resource.Resource is null ? null : SensitiveFields.Redact(resource.Resource),
                     LastUpdated = slot.LastSentAt is { } at ? Timestamp.FromDateTimeOffset(at) : null,
                     ClientStatus = ClientResourceStatus.Acked,
                     ConfigStatus = ConfigStatus.Synced,
@@ -43,7 +44,7 @@ internal static class ClientStatusBuilder
                         Details = nacked.Message,
                         VersionInfo = nacked.RejectedVersion,
                         LastUpdateAttempt = Timestamp.FromDateTimeOffset(nacked.At),
-                        FailedConfiguration = sensitive ? null : resource.Resource?.Packed,
+                        FailedConfiguration = sensitive || resource.Resource is null ? null : SensitiveFields.Redact(resource.Resource),
                     };
                 }
                 else if (inLastResponse && slot.AwaitingAck)

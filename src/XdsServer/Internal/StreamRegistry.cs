@@ -19,6 +19,9 @@ internal sealed class StreamRegistry : IXdsStatus
 
 internal interface IStreamStatusSource
 {
+    /// <summary>The stream's node, or null before it is known.</summary>
+    Envoy.Config.Core.V3.Node? CurrentNode { get; }
+
     XdsStreamStatus? GetStatus();
 
     /// <summary>The stream's node and per-resource state for CSDS, or null before the node is known.</summary>

@@ -54,6 +54,8 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
 
     public Node Node => _node ?? throw new InvalidOperationException("The stream has no node yet.");
 
+    public Node? CurrentNode => _node;
+
     public IReadOnlyDictionary<string, TypeSlot> Slots => _slots;
 
     public long StreamId => Context.StreamId;
@@ -203,7 +205,9 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
                     return;
                 }
 
-                var wait = authorization.Recheck ? Core.Options.ReauthorizationInterval : Timeout.InfiniteTimeSpan;
+                var wait = authorization.Recheck
+                    ? Core.Options.ReauthorizationInterval * (0.9 + (Random.Shared.NextDouble() * 0.2))
+                    : Timeout.InfiniteTimeSpan;
                 if (authorization.ValidUntil is { } end && (wait == Timeout.InfiniteTimeSpan || end - now < wait))
                 {
                     // At most a day per wait (a timer cannot wait years); the loop looks again.
@@ -211,6 +215,7 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
                 }
 
                 await Task.Delay(wait, Core.Time, ct).ConfigureAwait(false);
+                ct.ThrowIfCancellationRequested(); // the stream's connection must not be judged once it has ended
                 if (authorization.Recheck && (authorization.ValidUntil is not { } expiry || expiry > Core.Time.GetUtcNow()))
                 {
                     authorization = await Core.AuthorizeAsync(Context, Node, ct).ConfigureAwait(false);
@@ -548,6 +553,11 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
 
         using (var lease = await Core.SendBudget.AcquireAsync(Weight(response), Cancellation).ConfigureAwait(false))
         {
+            if (Volatile.Read(ref _revoked) is { } revokedMeanwhile)
+            {
+                throw revokedMeanwhile; // revoked while callbacks ran or the budget was awaited
+            }
+
             var write = _writer!.WriteAsync(message, Cancellation);
             if (!write.IsCompleted && await Task.WhenAny(write, SendBudget.SlowWriteElapsedAsync()).ConfigureAwait(false) != write)
             {

@@ -48,12 +48,13 @@ internal sealed class ClientStatusServiceImpl(StreamRegistry registry, ClientSta
         var size = 0;
         foreach (var stream in registry.Sources)
         {
-            if (stream.GetClientConfig() is not { } config)
+            // Match on the node first: a config is built only for the streams asked for.
+            if (stream.CurrentNode is not { } node || (matchers.Count > 0 && !matchers.Any(m => m(node))))
             {
                 continue;
             }
 
-            if (matchers.Count > 0 && !matchers.Any(m => m(config.Node)))
+            if (stream.GetClientConfig() is not { } config)
             {
                 continue;
             }
@@ -125,6 +126,8 @@ internal static class NodeMatch
                 try
                 {
                     // RE2 semantics as Envoy's safe_regex: the non-backtracking engine runs in time linear in the input.
+                    // The pattern must stand alone first, so that it cannot close the anchoring group ("a)|(b").
+                    _ = new Regex(pattern, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
                     regex = new Regex("^(?:" + pattern + ")$", RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
                 }
                 catch (Exception e) when (e is ArgumentException or NotSupportedException)
