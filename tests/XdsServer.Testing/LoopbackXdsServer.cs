@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using XdsServer.Cache;
 
 namespace XdsServer.Testing;
@@ -10,11 +11,15 @@ public sealed class LoopbackXdsServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private LoopbackXdsServer(WebApplication app, int port)
+    private LoopbackXdsServer(WebApplication app, int port, LogCapture logs)
     {
         _app = app;
         Port = port;
+        Logs = logs;
     }
+
+    /// <summary>What the server logged (Information and above), for failure messages.</summary>
+    public LogCapture Logs { get; }
 
     /// <summary>The port the server listens on (127.0.0.1).</summary>
     public int Port { get; }
@@ -43,6 +48,7 @@ public sealed class LoopbackXdsServer : IAsyncDisposable
         Action<XdsServerOptions>? options = null, Action<IServiceCollection>? services = null, bool http1 = false,
         Action<WebApplication>? map = null)
     {
+        var logs = new LogCapture();
         var (app, address) = await LoopbackHost.StartAsync(
             l => l.Protocols = http1 ? HttpProtocols.Http1 : HttpProtocols.Http2,
             collection =>
@@ -57,6 +63,7 @@ public sealed class LoopbackXdsServer : IAsyncDisposable
                     configure(xds);
                 }
 
+                collection.AddSingleton<ILoggerProvider>(logs);
                 services?.Invoke(collection);
             },
             built =>
@@ -71,7 +78,7 @@ public sealed class LoopbackXdsServer : IAsyncDisposable
                     map(built);
                 }
             });
-        return new LoopbackXdsServer(app, address.Port);
+        return new LoopbackXdsServer(app, address.Port, logs);
     }
 
     /// <inheritdoc />

@@ -119,7 +119,16 @@ public class SotwStreamTests
         Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
         Assert.Contains($"type URL changed from '{TypeUrls.Cluster}' to '{TypeUrls.Listener}'", e.Status.Detail);
 
-        var fetched = await cds.FetchClustersAsync(new DiscoveryRequest { Node = Fixtures.Node("n1") });
+        DiscoveryResponse fetched;
+        try
+        {
+            fetched = await cds.FetchClustersAsync(new DiscoveryRequest { Node = Fixtures.Node("n1") });
+        }
+        catch (RpcException failure)
+        {
+            throw new InvalidOperationException($"the fetch failed ({failure.Status}); the server logged:\n{server.Logs.Describe()}", failure);
+        }
+
         Assert.Equal(["hello-cluster"], Names<ClusterProto>(fetched));
     }
 
