@@ -56,8 +56,21 @@ public static class CertificateAuthorityServiceCollectionExtensions
         {
             // Watched: edits to the file (a token added or revoked) apply without a restart. A bad file throws on the
             // first resolve. Also resolvable as StaticTokenReviewer, to subscribe to its Changed event.
-            services.TryAddSingleton(sp => StaticTokenReviewer.WatchFile(
-                tokenFile, sp.GetRequiredService<TimeProvider>(), sp.GetService<ILogger<StaticTokenReviewer>>()));
+            services.TryAddSingleton(sp =>
+            {
+                var reviewer = StaticTokenReviewer.WatchFile(
+                    tokenFile, sp.GetRequiredService<TimeProvider>(), sp.GetService<ILogger<StaticTokenReviewer>>());
+                // A token removed from the file ends the streams it opened now, not at their next periodic re-check.
+                var streams = sp.GetService<IXdsStreamAuthorization>();
+                reviewer.Changed += (_, e) =>
+                {
+                    if (e.Revoked)
+                    {
+                        streams?.ReauthorizeAll();
+                    }
+                };
+                return reviewer;
+            });
             services.TryAddEnumerable(ServiceDescriptor.Singleton<ITokenReviewer, StaticTokenReviewer>(sp => sp.GetRequiredService<StaticTokenReviewer>()));
         }
         AddHealthCheck(services);

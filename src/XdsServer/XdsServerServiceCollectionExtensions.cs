@@ -44,6 +44,7 @@ public static class XdsServerServiceCollectionExtensions
         services.TryAddSingleton<CacheRoutes>();
         services.TryAddSingleton<StreamRegistry>();
         services.TryAddSingleton<IXdsStatus>(sp => sp.GetRequiredService<StreamRegistry>());
+        services.TryAddSingleton<IXdsStreamAuthorization>(sp => sp.GetRequiredService<StreamRegistry>());
         services.TryAddSingleton(sp =>
         {
             var extra = sp.GetRequiredService<CacheRoutes>().ExtraTypes;

@@ -141,7 +141,8 @@ public sealed class CredentialBindingThreatTests
     [Fact]
     public async Task A_live_stream_ends_with_unauthenticated_when_its_token_is_removed_from_the_token_file()
     {
-        await using var server = await StartAsync(xds: o => o.ReauthorizationInterval = TimeSpan.FromMilliseconds(100));
+        // The default re-check interval (5 minutes): the file's change itself asks the streams to re-authorize.
+        await using var server = await StartAsync();
         await using var stream = XdsProtocolClient.Open(server.Address, NodeClaiming(Beta, "beta-revoked"), options: server.Channel(), headers: Bearer(BetaToken));
         await stream.SendAsync(TypeUrls.Secret, SecretNames);
         var secrets = await stream.NextAsync("beta's secrets while its token is listed");

@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 namespace XdsServer.Internal;
 
 /// <summary>The open streams, for status, CSDS and debug endpoints.</summary>
-internal sealed class StreamRegistry : IXdsStatus
+internal sealed class StreamRegistry : IXdsStatus, IXdsStreamAuthorization
 {
     private readonly ConcurrentDictionary<long, IStreamStatusSource> _streams = new();
 
@@ -15,6 +15,14 @@ internal sealed class StreamRegistry : IXdsStatus
 
     public IReadOnlyList<XdsStreamStatus> GetStreams() =>
         [.. _streams.Values.Select(s => s.GetStatus()).OfType<XdsStreamStatus>().OrderBy(s => s.StreamId)];
+
+    public void ReauthorizeAll()
+    {
+        foreach (var stream in _streams.Values)
+        {
+            stream.Reauthorize();
+        }
+    }
 }
 
 internal interface IStreamStatusSource
@@ -26,4 +34,7 @@ internal interface IStreamStatusSource
 
     /// <summary>The stream's node and per-resource state for CSDS, or null before the node is known.</summary>
     Envoy.Service.Status.V3.ClientConfig? GetClientConfig();
+
+    /// <summary>Runs the node authorizers again soon, when the stream was allowed on a credential.</summary>
+    void Reauthorize();
 }

@@ -31,6 +31,7 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
     private int _wakeScheduled;
     private long _nonce;
     private readonly CancellationTokenSource _ended = new();
+    private readonly SemaphoreSlim _reauthorizeNow = new(0, 1);
     private IServerStreamWriter<TResponse>? _writer;
     private Node? _node;
     private RpcException? _revoked;
@@ -214,9 +215,9 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
                     wait = end - now < MaxWait ? end - now : MaxWait;
                 }
 
-                await Task.Delay(wait, Core.Time, ct).ConfigureAwait(false);
+                var asked = await WaitAsync(wait, ct).ConfigureAwait(false);
                 ct.ThrowIfCancellationRequested(); // the stream's connection must not be judged once it has ended
-                if (authorization.Recheck && (authorization.ValidUntil is not { } expiry || expiry > Core.Time.GetUtcNow()))
+                if ((authorization.Recheck || asked) && (authorization.ValidUntil is not { } expiry || expiry > Core.Time.GetUtcNow()))
                 {
                     authorization = await Core.AuthorizeAsync(Context, Node, ct).ConfigureAwait(false);
                     if (authorization.Refusal is { } refusal)
@@ -227,15 +228,41 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
                 }
             }
         }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        catch (Exception) when (ct.IsCancellationRequested)
         {
-            // The stream ended first.
+            // The stream ended first (its signals may be disposed by now).
         }
         catch (Exception e)
         {
             // An authorizer that fails cannot vouch for the stream any more.
             XdsLog.ReauthorizationFailed(Core.Logger, e, StreamId);
             Revoke("the server could not confirm the stream's authorization; reconnect");
+        }
+    }
+
+    /// <summary>Waits <paramref name="wait"/>, or less when <see cref="Reauthorize"/> is called; true in that case.</summary>
+    private async Task<bool> WaitAsync(TimeSpan wait, CancellationToken ct)
+    {
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var delay = Task.Delay(wait, Core.Time, either.Token);
+        var asked = _reauthorizeNow.WaitAsync(either.Token);
+        var first = await Task.WhenAny(delay, asked).ConfigureAwait(false);
+        await either.CancelAsync().ConfigureAwait(false);
+        return first == asked && asked.IsCompletedSuccessfully;
+    }
+
+    public void Reauthorize()
+    {
+        try
+        {
+            if (_reauthorizeNow.CurrentCount == 0)
+            {
+                _reauthorizeNow.Release();
+            }
+        }
+        catch (Exception e) when (e is SemaphoreFullException or ObjectDisposedException)
+        {
+            // Already asked, or the stream has ended.
         }
     }
 
@@ -592,6 +619,7 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
     {
         _readCredits.Dispose();
         _ended.Dispose();
+        _reauthorizeNow.Dispose();
     }
 
     public Envoy.Service.Status.V3.ClientConfig? GetClientConfig()
