@@ -152,7 +152,8 @@ public sealed class WorkloadSecretPublisher : IDisposable
     /// <summary>
     /// Releases the identities given to <see cref="Ensure"/> that have been idle for
     /// <see cref="WorkloadSecretPublisherOptions.IdleTimeout"/>: no stream open in their group and no
-    /// <c>Ensure</c>. The rotator stops holding each, and its group's snapshot is cleared. Runs by itself on a
+    /// <c>Ensure</c>. The rotator stops holding each, and its two secrets leave its group's snapshot (cleared when
+    /// nothing else is left in it). Runs by itself on a
     /// timer; an identity with an open stream counts as used at every sweep.
     /// </summary>
     /// <returns>The identities released.</returns>
