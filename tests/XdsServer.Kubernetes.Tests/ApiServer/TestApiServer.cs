@@ -49,6 +49,7 @@ public sealed class TestApiServer : IAsyncDisposable
     private HttpStatusCode _failureStatus;
     private int _goneLeft;
     private bool _goneAsHttpStatus;
+    private ApiResource? _goneResource;
     private long _uid;
 
     private TestApiServer(int historyLimit)
@@ -163,24 +164,26 @@ public sealed class TestApiServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Ends every open watch as a broken connection (the client sees the stream fail).</summary>
-    public void DropWatches() => Control(WatchControl.Drop);
+    /// <summary>Ends every open watch (of <paramref name="resource"/>, or all) as a broken connection (the client
+    /// sees the stream fail).</summary>
+    public void DropWatches(ApiResource? resource = null) => Control(WatchControl.Drop, resource);
 
-    /// <summary>Ends every open watch cleanly, as its timeout would.</summary>
-    public void EndWatches() => Control(WatchControl.End);
+    /// <summary>Ends every open watch (of <paramref name="resource"/>, or all) cleanly, as its timeout would.</summary>
+    public void EndWatches(ApiResource? resource = null) => Control(WatchControl.End, resource);
 
-    /// <summary>Makes every open watch send nothing more while holding the stream open; new watches are not
-    /// affected.</summary>
-    public void StallWatches() => Control(WatchControl.Stall);
+    /// <summary>Makes every open watch (of <paramref name="resource"/>, or all) send nothing more while holding the
+    /// stream open; new watches are not affected.</summary>
+    public void StallWatches(ApiResource? resource = null) => Control(WatchControl.Stall, resource);
 
-    /// <summary>Makes the next watch request fail with 410 Gone: an ERROR event with a Status (as a real server
-    /// does once streaming), or the HTTP status.</summary>
-    public void FailNextWatchWithGone(bool asHttpStatus = false)
+    /// <summary>Makes the next watch request (of <paramref name="resource"/>, or any) fail with 410 Gone: an ERROR
+    /// event with a Status (as a real server does once streaming), or the HTTP status.</summary>
+    public void FailNextWatchWithGone(ApiResource? resource = null, bool asHttpStatus = false)
     {
         lock (_lock)
         {
             _goneLeft++;
             _goneAsHttpStatus = asHttpStatus;
+            _goneResource = resource;
         }
     }
 
@@ -243,7 +246,7 @@ public sealed class TestApiServer : IAsyncDisposable
         }
     }
 
-    /// <summary>How many watches of <paramref name="resource"/> are open now.</summary>
+    /// <summary>How many watches of <paramref name="resource"/> are open now (not counting stalled ones).</summary>
     public int OpenWatches(ApiResource resource)
     {
         lock (_lock)
@@ -390,11 +393,11 @@ public sealed class TestApiServer : IAsyncDisposable
         return text;
     }
 
-    private void Control(WatchControl control)
+    private void Control(WatchControl control, ApiResource? resource = null)
     {
         lock (_lock)
         {
-            foreach (var watcher in _watchers)
+            foreach (var watcher in _watchers.Where(w => resource is null || w.Resource == resource))
             {
                 watcher.Queue.Writer.TryWrite(control);
                 if (control == WatchControl.Stall)
@@ -562,11 +565,12 @@ public sealed class TestApiServer : IAsyncDisposable
         lock (_lock)
         {
             var fromVersion = long.TryParse(resourceVersion, out var v) && v > 0 ? v : (long?)null;
-            if (_goneLeft > 0 || fromVersion < _compactedAt)
+            var forced = _goneLeft > 0 && (_goneResource is null || _goneResource == watcher.Resource);
+            if (forced || fromVersion < _compactedAt)
             {
                 gone = true;
-                goneAsHttpStatus = _goneLeft > 0 && _goneAsHttpStatus;
-                _goneLeft = Math.Max(0, _goneLeft - 1);
+                goneAsHttpStatus = forced && _goneAsHttpStatus;
+                _goneLeft -= forced ? 1 : 0;
                 watcher.Queue.Writer.TryWrite(new JsonObject
                 {
                     ["type"] = "ERROR",
@@ -616,11 +620,12 @@ public sealed class TestApiServer : IAsyncDisposable
             context.Response.ContentType = "application/json";
             await context.Response.StartAsync(cancel.Token);
             await context.Response.Body.FlushAsync(cancel.Token);
+            var stalled = false;
             await foreach (var item in watcher.Queue.Reader.ReadAllAsync(cancel.Token))
             {
                 switch (item)
                 {
-                    case string line:
+                    case string line when !stalled:
                         await context.Response.WriteAsync(line + "\n", cancel.Token);
                         await context.Response.Body.FlushAsync(cancel.Token);
                         break;
@@ -630,8 +635,9 @@ public sealed class TestApiServer : IAsyncDisposable
                         context.Abort();
                         return;
                     case WatchControl.Stall:
-                        await Task.Delay(Timeout.Infinite, cancel.Token);
-                        return;
+                        // Held open, sending nothing more, until the client goes or the watch is ended or dropped.
+                        stalled = true;
+                        break;
                 }
             }
         }
