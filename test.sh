@@ -2,6 +2,7 @@
 # Installs what the tests need — quickly, and only what is missing — then runs every test project.
 #   python3-grpcio (Debian, gRPC C-core 1.51) for tests/clients/python, run with /usr/bin/python3
 #   openssl (Debian) for the CA tests, which check issued certificates with the real tool
+#   kubernetes-client (Debian's kubectl) for the Kubernetes tests, which check the test API server with the real client
 #   @grpc/grpc-js-xds (npm ci from the committed lockfile) for tests/clients/node
 # Grpc.Core (tests/clients/GrpcCoreClient) comes from NuGet with the solution build.
 # Last, a short load run (benchmarks/XdsLoad --scenario ci, SotW and delta) must converge without a NACK.
@@ -13,11 +14,14 @@ if [ "$(id -u)" -ne 0 ]; then
   as_root=(sudo)
 fi
 
-# Debian packages: python3-grpcio for the Python xDS client, openssl for the CA tests (the real tool).
+# Debian packages: python3-grpcio for the Python xDS client, openssl for the CA tests (the real tool), kubectl for
+# the Kubernetes tests (the real client of tests/XdsServer.Kubernetes.Tests/ApiServer/TestApiServer.cs).
 missing=()
 for package in python3-grpcio openssl; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done
+# Any kubectl on PATH will do; Debian's kubernetes-client only when there is none (not over another one).
+command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]}"
   "${as_root[@]}" apt-get update -qq
