@@ -1,0 +1,221 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using k8s;
+using k8s.Models;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace XdsServer.Kubernetes.Tests.Stubs;
+
+/// <summary>
+/// Fakes the few request/response endpoints of the Kubernetes API server that the CA uses: TokenReview create,
+/// Secret get/create (409 when it exists) and Lease get/create/replace (409 on a stale resourceVersion). No list,
+/// no watch. Runs on 127.0.0.1 on a free port and writes a kubeconfig pointing at itself; requests without that
+/// kubeconfig's bearer token are refused with 401.
+/// </summary>
+internal sealed class CaKubernetesApiStub : IAsyncDisposable
+{
+    private const string ClientToken = "stub-client-token";
+    private readonly ConcurrentDictionary<string, V1Secret> _secrets = new();
+    private readonly ConcurrentDictionary<string, V1Lease> _leases = new();
+    private readonly Lock _leaseLock = new();
+    private WebApplication _app = null!;
+    private long _resourceVersion = 100;
+    private int _tokenReviews;
+    private int _secretCreates;
+    private int _secretConflicts;
+    private TaskCompletionSource? _heldCreate;
+
+    private CaKubernetesApiStub()
+    {
+    }
+
+    public Uri Address { get; private set; } = null!;
+
+    public string KubeConfigPath { get; private set; } = null!;
+
+    /// <summary>Answers a TokenReview: the status to return, or null for HTTP 500. Default: nothing authenticated.</summary>
+    public Func<V1TokenReviewSpec, CancellationToken, Task<V1TokenReviewStatus?>> TokenReviews { get; set; } =
+        (_, _) => Task.FromResult<V1TokenReviewStatus?>(new V1TokenReviewStatus { Authenticated = false });
+
+    /// <summary>The spec of the TokenReview last received.</summary>
+    public V1TokenReviewSpec? LastTokenReview { get; private set; }
+
+    public int TokenReviewRequests => Volatile.Read(ref _tokenReviews);
+
+    /// <summary>Completed when a TokenReview request has arrived (before it is answered).</summary>
+    public TaskCompletionSource TokenReviewArrived { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public int SecretCreates => Volatile.Read(ref _secretCreates);
+
+    public int SecretConflicts => Volatile.Read(ref _secretConflicts);
+
+    /// <summary>Completed when the held Secret create (see <see cref="HoldNextSecretCreate"/>) has arrived.</summary>
+    public TaskCompletionSource SecretCreateArrived { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public static async Task<CaKubernetesApiStub> StartAsync()
+    {
+        var stub = new CaKubernetesApiStub();
+        (stub._app, stub.Address) = await LoopbackHost.StartAsync(_ => { }, _ => { }, stub.Map);
+        stub.KubeConfigPath = Path.Combine(Path.GetTempPath(), $"xds-k3-kubeconfig-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(stub.KubeConfigPath, $"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: stub
+              cluster:
+                server: {stub.Address.ToString().TrimEnd('/')}
+            users:
+            - name: stub
+              user:
+                token: {ClientToken}
+            contexts:
+            - name: stub
+              context:
+                cluster: stub
+                user: stub
+            current-context: stub
+            """);
+        return stub;
+    }
+
+    public IKubernetes CreateClient() => new k8s.Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(KubeConfigPath));
+
+    /// <summary>Holds the next Secret create until <see cref="ReleaseHeldSecretCreate"/>; whether the Secret exists is
+    /// decided only then.</summary>
+    public void HoldNextSecretCreate() => _heldCreate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void ReleaseHeldSecretCreate() => _heldCreate?.TrySetResult();
+
+    public void PutSecret(string @namespace, string name, IReadOnlyDictionary<string, string> data) =>
+        _secrets[Key(@namespace, name)] = new V1Secret
+        {
+            ApiVersion = "v1",
+            Kind = "Secret",
+            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = @namespace, ResourceVersion = NextVersion() },
+            Data = data.ToDictionary(e => e.Key, e => Encoding.UTF8.GetBytes(e.Value)),
+        };
+
+    public V1Secret? GetSecret(string @namespace, string name) => _secrets.GetValueOrDefault(Key(@namespace, name));
+
+    public V1Lease? GetLease(string @namespace, string name) => _leases.GetValueOrDefault(Key(@namespace, name));
+
+    public async ValueTask DisposeAsync()
+    {
+        _heldCreate?.TrySetResult();
+        await LoopbackHost.StopAsync(_app);
+        File.Delete(KubeConfigPath);
+    }
+
+    private static string Key(string @namespace, string name) => @namespace + "/" + name;
+
+    private string NextVersion() => Interlocked.Increment(ref _resourceVersion).ToString(CultureInfo.InvariantCulture);
+
+    private void Map(WebApplication app)
+    {
+        app.Use(async (context, next) =>
+        {
+            if (context.Request.Headers.Authorization != "Bearer " + ClientToken)
+            {
+                await Status(context, StatusCodes.Status401Unauthorized, "Unauthorized");
+                return;
+            }
+            await next(context);
+        });
+        app.MapPost("/apis/authentication.k8s.io/v1/tokenreviews", (RequestDelegate)ReviewTokenAsync);
+        app.MapGet("/api/v1/namespaces/{ns}/secrets/{name}", (RequestDelegate)(context =>
+            _secrets.TryGetValue(Key(Route(context, "ns"), Route(context, "name")), out var secret)
+                ? Json(context, StatusCodes.Status200OK, secret)
+                : Status(context, StatusCodes.Status404NotFound, "NotFound")));
+        app.MapPost("/api/v1/namespaces/{ns}/secrets", (RequestDelegate)CreateSecretAsync);
+        app.MapGet("/apis/coordination.k8s.io/v1/namespaces/{ns}/leases/{name}", (RequestDelegate)(context =>
+            _leases.TryGetValue(Key(Route(context, "ns"), Route(context, "name")), out var lease)
+                ? Json(context, StatusCodes.Status200OK, lease)
+                : Status(context, StatusCodes.Status404NotFound, "NotFound")));
+        app.MapPost("/apis/coordination.k8s.io/v1/namespaces/{ns}/leases", (RequestDelegate)(context => WriteLeaseAsync(context, create: true)));
+        app.MapPut("/apis/coordination.k8s.io/v1/namespaces/{ns}/leases/{name}", (RequestDelegate)(context => WriteLeaseAsync(context, create: false)));
+    }
+
+    private async Task ReviewTokenAsync(HttpContext context)
+    {
+        var review = await Read<V1TokenReview>(context);
+        LastTokenReview = review.Spec;
+        Interlocked.Increment(ref _tokenReviews);
+        TokenReviewArrived.TrySetResult();
+        var status = await TokenReviews(review.Spec, context.RequestAborted);
+        if (status is null)
+        {
+            await Status(context, StatusCodes.Status500InternalServerError, "InternalError");
+            return;
+        }
+        review.Spec = new V1TokenReviewSpec(); // as the API server does: the token is not echoed
+        review.Status = status;
+        await Json(context, StatusCodes.Status201Created, review);
+    }
+
+    private async Task CreateSecretAsync(HttpContext context)
+    {
+        var secret = await Read<V1Secret>(context);
+        if (Interlocked.Exchange(ref _heldCreate, null) is { } held)
+        {
+            SecretCreateArrived.TrySetResult();
+            await held.Task;
+        }
+        Interlocked.Increment(ref _secretCreates);
+        secret.Metadata.ResourceVersion = NextVersion();
+        if (!_secrets.TryAdd(Key(Route(context, "ns"), secret.Metadata.Name), secret))
+        {
+            Interlocked.Increment(ref _secretConflicts);
+            await Status(context, StatusCodes.Status409Conflict, "AlreadyExists");
+            return;
+        }
+        await Json(context, StatusCodes.Status201Created, secret);
+    }
+
+    private async Task WriteLeaseAsync(HttpContext context, bool create)
+    {
+        var lease = await Read<V1Lease>(context);
+        var key = Key(Route(context, "ns"), create ? lease.Metadata.Name : Route(context, "name"));
+        bool conflict;
+        lock (_leaseLock)
+        {
+            var exists = _leases.TryGetValue(key, out var current);
+            conflict = create ? exists : !exists || current!.Metadata.ResourceVersion != lease.Metadata.ResourceVersion;
+            if (!conflict)
+            {
+                lease.Metadata.ResourceVersion = NextVersion();
+                _leases[key] = lease;
+            }
+        }
+        await (conflict
+            ? Status(context, StatusCodes.Status409Conflict, "Conflict")
+            : Json(context, create ? StatusCodes.Status201Created : StatusCodes.Status200OK, lease));
+    }
+
+    private static string Route(HttpContext context, string name) => (string)context.Request.RouteValues[name]!;
+
+    private static async Task<T> Read<T>(HttpContext context)
+    {
+        using var reader = new StreamReader(context.Request.Body);
+        return KubernetesJson.Deserialize<T>(await reader.ReadToEndAsync());
+    }
+
+    private static Task Json(HttpContext context, int status, object body)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        return context.Response.WriteAsync(KubernetesJson.Serialize(body));
+    }
+
+    private static Task Status(HttpContext context, int code, string reason) => Json(context, code, new V1Status
+    {
+        ApiVersion = "v1",
+        Kind = "Status",
+        Status = "Failure",
+        Reason = reason,
+        Code = code,
+        Message = reason,
+    });
+}
