@@ -27,6 +27,9 @@ internal sealed class CaKubernetesApiStub : IAsyncDisposable
     private int _secretCreates;
     private int _secretConflicts;
     private TaskCompletionSource? _heldCreate;
+    private TaskCompletionSource? _heldReplace;
+    private TaskCompletionSource? _createGate; // kept after the held request took _heldCreate, to release it
+    private TaskCompletionSource? _replaceGate;
 
     private CaKubernetesApiStub()
     {
@@ -54,6 +57,9 @@ internal sealed class CaKubernetesApiStub : IAsyncDisposable
 
     /// <summary>Completed when the held Secret create (see <see cref="HoldNextSecretCreate"/>) has arrived.</summary>
     public TaskCompletionSource SecretCreateArrived { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completed when the held Lease replace (see <see cref="HoldNextLeaseReplace"/>) has arrived.</summary>
+    public TaskCompletionSource LeaseReplaceArrived { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public static async Task<CaKubernetesApiStub> StartAsync()
     {
@@ -85,9 +91,15 @@ internal sealed class CaKubernetesApiStub : IAsyncDisposable
 
     /// <summary>Holds the next Secret create until <see cref="ReleaseHeldSecretCreate"/>; whether the Secret exists is
     /// decided only then.</summary>
-    public void HoldNextSecretCreate() => _heldCreate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+    public void HoldNextSecretCreate() => _heldCreate = _createGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public void ReleaseHeldSecretCreate() => _heldCreate?.TrySetResult();
+    public void ReleaseHeldSecretCreate() => _createGate?.TrySetResult();
+
+    /// <summary>Holds the next Lease replace until <see cref="ReleaseHeldLeaseReplace"/>; its resourceVersion is
+    /// checked only then.</summary>
+    public void HoldNextLeaseReplace() => _heldReplace = _replaceGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void ReleaseHeldLeaseReplace() => _replaceGate?.TrySetResult();
 
     public void PutSecret(string @namespace, string name, IReadOnlyDictionary<string, string> data) =>
         _secrets[Key(@namespace, name)] = new V1Secret
@@ -104,7 +116,8 @@ internal sealed class CaKubernetesApiStub : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _heldCreate?.TrySetResult();
+        _createGate?.TrySetResult();
+        _replaceGate?.TrySetResult();
         await LoopbackHost.StopAsync(_app);
         File.Delete(KubeConfigPath);
     }
@@ -122,7 +135,16 @@ internal sealed class CaKubernetesApiStub : IAsyncDisposable
                 await Status(context, StatusCodes.Status401Unauthorized, "Unauthorized");
                 return;
             }
-            await next(context);
+            try
+            {
+                await next(context);
+            }
+            catch (Exception ex) when (!context.Response.HasStarted && ex is not OperationCanceledException)
+            {
+                // A fault of the stub itself: shown in the client's error, not hidden behind an empty 500.
+                context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+                await context.Response.WriteAsync("stub fault: " + ex);
+            }
         });
         app.MapPost("/apis/authentication.k8s.io/v1/tokenreviews", (RequestDelegate)ReviewTokenAsync);
         app.MapGet("/api/v1/namespaces/{ns}/secrets/{name}", (RequestDelegate)(context =>
@@ -178,6 +200,11 @@ internal sealed class CaKubernetesApiStub : IAsyncDisposable
     {
         var lease = await Read<V1Lease>(context);
         var key = Key(Route(context, "ns"), create ? lease.Metadata.Name : Route(context, "name"));
+        if (!create && Interlocked.Exchange(ref _heldReplace, null) is { } held)
+        {
+            LeaseReplaceArrived.TrySetResult();
+            await held.Task;
+        }
         bool conflict;
         lock (_leaseLock)
         {
@@ -202,20 +229,19 @@ internal sealed class CaKubernetesApiStub : IAsyncDisposable
         return KubernetesJson.Deserialize<T>(await reader.ReadToEndAsync());
     }
 
-    private static Task Json(HttpContext context, int status, object body)
+    private static Task Json<T>(HttpContext context, int status, T body)
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
         return context.Response.WriteAsync(KubernetesJson.Serialize(body));
     }
 
-    private static Task Status(HttpContext context, int code, string reason) => Json(context, code, new V1Status
+    // Written by hand: the client's V1Status converter reads but does not write.
+    private static Task Status(HttpContext context, int code, string reason)
     {
-        ApiVersion = "v1",
-        Kind = "Status",
-        Status = "Failure",
-        Reason = reason,
-        Code = code,
-        Message = reason,
-    });
+        context.Response.StatusCode = code;
+        context.Response.ContentType = "application/json";
+        return context.Response.WriteAsync(
+            $$"""{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"{{reason}}","message":"{{reason}}","code":{{code}}}""");
+    }
 }
