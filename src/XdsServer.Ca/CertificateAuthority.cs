@@ -127,21 +127,42 @@ public sealed class CertificateAuthority : IDisposable
         CaFolderCompleteness.Ensure(folder, logger);
         CaCertsFolder.WarnIfKeyIsNotOwnerOnly(folder, logger);
 
-        var signing = ReadCertificate(folder, CaCertsFolder.CaCertFile);
-        var root = ReadCertificate(folder, CaCertsFolder.RootCertFile);
-        var chain = ReadChain(folder, signing, root);
-        var key = ReadKey(folder, signing);
-        try
-        {
-            CheckIsCa(signing);
-            VerifyChain(chain, now);
-            return new CertificateAuthority(key, signing, chain);
-        }
-        catch
-        {
-            key.Dispose();
-            throw;
-        }
+        var source = $"\"{folder}\"";
+        var chainPath = Path.Combine(folder, CaCertsFolder.CertChainFile);
+        return Load(
+            CaCertsFolder.Read(folder, CaCertsFolder.CaCertFile),
+            CaCertsFolder.Read(folder, CaCertsFolder.CaKeyFile),
+            CaCertsFolder.Read(folder, CaCertsFolder.RootCertFile),
+            File.Exists(chainPath) ? CaCertsFolder.Read(folder, CaCertsFolder.CertChainFile) : null,
+            source, now);
+    }
+
+    /// <summary>
+    /// Loads a CA from PEM texts keyed by the <c>cacerts</c> file names (<see cref="CaCertsFolder.CaCertFile"/>,
+    /// <see cref="CaCertsFolder.CaKeyFile"/>, <see cref="CaCertsFolder.RootCertFile"/>,
+    /// <see cref="CaCertsFolder.CertChainFile"/>), as a store other than a folder holds them (a Kubernetes Secret's
+    /// data, for instance). The checks are those of <see cref="LoadFromFolder"/>: the key must match the
+    /// certificate, the certificate must be a CA, and the chain must verify to the root now.
+    /// </summary>
+    /// <remarks><c>ca-cert.pem</c> and <c>ca-key.pem</c> are required. <c>root-cert.pem</c> may be absent or empty
+    /// only when <c>ca-cert.pem</c> is a self-signed root (the shape of Istio's <c>istio-ca-secret</c>);
+    /// <c>cert-chain.pem</c> is optional. Other keys are ignored.</remarks>
+    /// <param name="files">File name → PEM text; an empty or blank text counts as absent.</param>
+    /// <param name="source">What holds the texts, for messages (such as <c>Secret istio-system/cacerts</c>).</param>
+    /// <param name="timeProvider">The clock the chain is verified at; the system clock when null.</param>
+    /// <returns>The CA.</returns>
+    /// <exception cref="InvalidDataException">A required text is missing or a text is unusable; the message names
+    /// the source and the file name.</exception>
+    public static CertificateAuthority LoadFromPem(IReadOnlyDictionary<string, string> files, string source, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        ArgumentException.ThrowIfNullOrEmpty(source);
+        var now = (timeProvider ?? TimeProvider.System).GetUtcNow();
+        var caCert = Get(CaCertsFolder.CaCertFile) ?? throw new InvalidDataException($"{source} has no {CaCertsFolder.CaCertFile}.");
+        var caKey = Get(CaCertsFolder.CaKeyFile) ?? throw new InvalidDataException($"{source} has no {CaCertsFolder.CaKeyFile}.");
+        return Load(caCert, caKey, Get(CaCertsFolder.RootCertFile), Get(CaCertsFolder.CertChainFile), source, now);
+
+        string? Get(string name) => files.TryGetValue(name, out var text) && !string.IsNullOrWhiteSpace(text) ? text : null;
     }
 
     /// <summary>
@@ -203,6 +224,21 @@ public sealed class CertificateAuthority : IDisposable
         CaCertsFolder.Write(folder, CaCertsFolder.CaCertFile, CertificateChainPem[0] + "\n", secret: false);
     }
 
+    /// <summary>
+    /// The CA as PEM texts keyed by the <c>cacerts</c> file names, the content <see cref="SaveToFolder"/> writes:
+    /// <c>ca-cert.pem</c>, <c>ca-key.pem</c> (PKCS#8), <c>root-cert.pem</c> and <c>cert-chain.pem</c>; what
+    /// <see cref="LoadFromPem"/> reads back. It holds the signing key: store it only where the CA alone may read
+    /// it, and never log it.
+    /// </summary>
+    /// <returns>File name → PEM text.</returns>
+    public IReadOnlyDictionary<string, string> ExportPem() => new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        [CaCertsFolder.CaCertFile] = CertificateChainPem[0] + "\n",
+        [CaCertsFolder.CaKeyFile] = _key.ExportPkcs8PrivateKeyPem() + "\n",
+        [CaCertsFolder.RootCertFile] = RootCertificatePem + "\n",
+        [CaCertsFolder.CertChainFile] = string.Join('\n', CertificateChainPem) + "\n",
+    };
+
     /// <inheritdoc/>
     public void Dispose()
     {
@@ -220,33 +256,67 @@ public sealed class CertificateAuthority : IDisposable
         return new DateTimeOffset(utc.Ticks - (utc.Ticks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
     }
 
-    private static X509Certificate2 ReadCertificate(string folder, string fileName)
+    /// <summary>Builds and checks a CA from its PEM texts; <paramref name="rootPem"/> null means ca-cert.pem is the
+    /// (self-signed) root.</summary>
+    private static CertificateAuthority Load(string caCertPem, string caKeyPem, string? rootPem, string? chainPem, string source, DateTimeOffset now)
     {
-        var pem = CaCertsFolder.Read(folder, fileName);
+        var signing = ReadCertificate(caCertPem, CaCertsFolder.CaCertFile, source);
+        X509Certificate2 root;
+        if (rootPem is null)
+        {
+            if (!signing.SubjectName.RawData.AsSpan().SequenceEqual(signing.IssuerName.RawData))
+            {
+                signing.Dispose();
+                throw new InvalidDataException(
+                    $"{source} has no {CaCertsFolder.RootCertFile}, and its {CaCertsFolder.CaCertFile} is not a self-signed root: add {CaCertsFolder.RootCertFile}.");
+            }
+            root = X509CertificateLoader.LoadCertificate(signing.RawData);
+        }
+        else
+        {
+            root = ReadCertificate(rootPem, CaCertsFolder.RootCertFile, source);
+        }
+        var chain = ReadChain(chainPem, source, signing, root);
+        var key = ReadKey(caKeyPem, source, signing);
+        try
+        {
+            CheckIsCa(signing);
+            VerifyChain(chain, now);
+            return new CertificateAuthority(key, signing, chain);
+        }
+        catch
+        {
+            key.Dispose();
+            throw;
+        }
+    }
+
+    private static X509Certificate2 ReadCertificate(string pem, string fileName, string source)
+    {
         try
         {
             return X509Certificate2.CreateFromPem(pem);
         }
         catch (CryptographicException ex)
         {
-            throw new InvalidDataException($"{fileName} in \"{folder}\" does not hold a PEM certificate: {ex.Message}", ex);
+            throw new InvalidDataException($"{fileName} in {source} does not hold a PEM certificate: {ex.Message}", ex);
         }
     }
 
     /// <summary>cert-chain.pem runs from the signing certificate to the root; missing ends are added.</summary>
-    private static List<X509Certificate2> ReadChain(string folder, X509Certificate2 signing, X509Certificate2 root)
+    private static List<X509Certificate2> ReadChain(string? chainPem, string source, X509Certificate2 signing, X509Certificate2 root)
     {
         var chain = new List<X509Certificate2>();
-        if (File.Exists(Path.Combine(folder, CaCertsFolder.CertChainFile)))
+        if (chainPem is not null)
         {
             var collection = new X509Certificate2Collection();
             try
             {
-                collection.ImportFromPem(CaCertsFolder.Read(folder, CaCertsFolder.CertChainFile));
+                collection.ImportFromPem(chainPem);
             }
             catch (CryptographicException ex)
             {
-                throw new InvalidDataException($"{CaCertsFolder.CertChainFile} in \"{folder}\" does not hold PEM certificates: {ex.Message}", ex);
+                throw new InvalidDataException($"{CaCertsFolder.CertChainFile} in {source} does not hold PEM certificates: {ex.Message}", ex);
             }
             chain.AddRange(collection);
         }
@@ -275,9 +345,8 @@ public sealed class CertificateAuthority : IDisposable
         return chain;
     }
 
-    private static AsymmetricAlgorithm ReadKey(string folder, X509Certificate2 signing)
+    private static AsymmetricAlgorithm ReadKey(string pem, string source, X509Certificate2 signing)
     {
-        var pem = CaCertsFolder.Read(folder, CaCertsFolder.CaKeyFile);
         AsymmetricAlgorithm key = signing.PublicKey.Oid.Value switch
         {
             WellKnownOids.EcPublicKey => ECDsa.Create(),
@@ -298,7 +367,7 @@ public sealed class CertificateAuthority : IDisposable
         catch (Exception ex) when (ex is CryptographicException or ArgumentException)
         {
             key.Dispose();
-            throw new InvalidDataException($"{CaCertsFolder.CaKeyFile} in \"{folder}\" is not an unencrypted PEM private key matching {CaCertsFolder.CaCertFile}: {ex.Message}", ex);
+            throw new InvalidDataException($"{CaCertsFolder.CaKeyFile} in {source} is not an unencrypted PEM private key matching {CaCertsFolder.CaCertFile}: {ex.Message}", ex);
         }
     }
 
