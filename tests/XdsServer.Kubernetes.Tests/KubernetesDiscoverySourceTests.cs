@@ -1,6 +1,6 @@
 using System.Net;
 using XdsServer.Discovery;
-using XdsServer.Kubernetes.Tests.ApiServer;
+using XdsServer.Kubernetes.Testing;
 using static XdsServer.Kubernetes.Tests.SourceHarness;
 
 namespace XdsServer.Kubernetes.Tests;

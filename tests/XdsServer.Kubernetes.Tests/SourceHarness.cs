@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using k8s;
 using k8s.Models;
 using XdsServer.Discovery;
-using XdsServer.Kubernetes.Tests.ApiServer;
+using XdsServer.Kubernetes.Testing;
 
 namespace XdsServer.Kubernetes.Tests;
 

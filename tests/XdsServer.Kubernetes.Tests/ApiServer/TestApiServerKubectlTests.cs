@@ -1,3 +1,4 @@
+using XdsServer.Kubernetes.Testing;
 using XdsServer.Kubernetes.Tests.ApiServer;
 
 namespace XdsServer.Kubernetes.Tests;

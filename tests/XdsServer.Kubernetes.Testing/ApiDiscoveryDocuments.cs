@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace XdsServer.Kubernetes.Tests.ApiServer;
+namespace XdsServer.Kubernetes.Testing;
 
 /// <summary>
 /// The legacy (non-aggregated) API discovery documents a client such as kubectl reads before it lists anything:

@@ -1,4 +1,4 @@
-namespace XdsServer.Kubernetes.Tests.ApiServer;
+namespace XdsServer.Kubernetes.Testing;
 
 /// <summary>A kind of object the <see cref="TestApiServer"/> serves: its group, version, plural and scope.</summary>
 /// <param name="Group">The API group; empty for core/v1.</param>

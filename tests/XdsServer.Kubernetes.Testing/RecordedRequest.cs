@@ -1,4 +1,4 @@
-namespace XdsServer.Kubernetes.Tests.ApiServer;
+namespace XdsServer.Kubernetes.Testing;
 
 /// <summary>One request the <see cref="TestApiServer"/> received for a resource (discovery documents are not
 /// recorded).</summary>

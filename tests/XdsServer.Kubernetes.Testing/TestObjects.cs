@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using k8s.Models;
 
-namespace XdsServer.Kubernetes.Tests.ApiServer;
+namespace XdsServer.Kubernetes.Testing;
 
 /// <summary>Small Kubernetes objects for tests.</summary>
 public static class TestObjects

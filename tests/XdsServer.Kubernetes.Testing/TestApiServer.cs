@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Reflection;
+using System.Text;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using k8s;
@@ -9,7 +11,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
-namespace XdsServer.Kubernetes.Tests.ApiServer;
+namespace XdsServer.Kubernetes.Testing;
 
 /// <summary>
 /// A Kubernetes API server for tests, on 127.0.0.1 over HTTP/1.1, that speaks the real list/watch protocol for the
@@ -39,6 +41,7 @@ public sealed class TestApiServer : IAsyncDisposable
     private readonly Queue<Change> _history = new();
     private readonly List<Watcher> _watchers = [];
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
+    private readonly ConcurrentQueue<AnsweredList> _answeredLists = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly int _historyLimit;
     private readonly string _directory;
@@ -74,6 +77,10 @@ public sealed class TestApiServer : IAsyncDisposable
 
     /// <summary>Every resource request so far, in order.</summary>
     public IReadOnlyList<RecordedRequest> Requests => [.. _requests];
+
+    /// <summary>Every list answered so far (not gets or watches), in the order they finished, with its size and
+    /// timing.</summary>
+    public IReadOnlyList<AnsweredList> AnsweredLists => [.. _answeredLists];
 
     /// <summary>When set, every event is sent to watchers twice.</summary>
     public bool DuplicateEvents { get; set; }
@@ -513,7 +520,7 @@ public sealed class TestApiServer : IAsyncDisposable
         }
         else
         {
-            await ListAsync(context, watcher);
+            await ListAsync(context, watcher, ns);
         }
     }
 
@@ -530,8 +537,9 @@ public sealed class TestApiServer : IAsyncDisposable
             : WriteJsonAsync(context, HttpStatusCode.OK, found));
     }
 
-    private async Task ListAsync(HttpContext context, Watcher selection)
+    private async Task ListAsync(HttpContext context, Watcher selection, string? ns)
     {
+        var start = Stopwatch.GetTimestamp();
         JsonObject list;
         lock (_lock)
         {
@@ -555,7 +563,13 @@ public sealed class TestApiServer : IAsyncDisposable
             };
         }
 
-        await WriteJsonAsync(context, HttpStatusCode.OK, list);
+        var count = list["items"]!.AsArray().Count;
+        var body = list.ToJsonString();
+        context.Response.StatusCode = (int)HttpStatusCode.OK;
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(body, context.RequestAborted);
+        await context.Response.CompleteAsync();
+        _answeredLists.Enqueue(new AnsweredList(selection.Resource, ns, count, Encoding.UTF8.GetByteCount(body), start, Stopwatch.GetTimestamp()));
     }
 
     private async Task WatchAsync(HttpContext context, Watcher watcher, string? resourceVersion, string? timeoutSeconds)

@@ -1,4 +1,4 @@
-namespace XdsServer.Kubernetes.Tests.ApiServer;
+namespace XdsServer.Kubernetes.Testing;
 
 /// <summary>
 /// Kubernetes label and field selectors as the API server reads them: comma-separated requirements, all of which
