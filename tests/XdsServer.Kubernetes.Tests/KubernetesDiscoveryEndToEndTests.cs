@@ -1,6 +1,6 @@
 using k8s.Models;
 using XdsServer.Discovery;
-using XdsServer.Kubernetes.Tests.ApiServer;
+using XdsServer.Kubernetes.Testing;
 
 namespace XdsServer.Kubernetes.Tests;
 
