@@ -123,6 +123,41 @@ public sealed class KubernetesDiscoverySourceTests
     }
 
     [Fact]
+    public async Task An_api_server_restart_is_survived_with_relists_that_change_only_what_changed()
+    {
+        await using var h = await StartAsync(server =>
+        {
+            server.Add(TestObjects.Service("default", "reviews"));
+            server.Add(TestObjects.Service("default", "details"));
+            server.Add(TestObjects.Pod("default", "reviews-1"));
+            server.Add(TestObjects.Namespace("default"));
+        });
+        await h.WhenReadyAsync();
+        await Eventually.TrueAsync(() => h.Server.OpenWatches(ApiResource.Services) == 1 && h.Server.OpenWatches(ApiResource.Pods) == 1,
+            "the watches", Bound);
+        using var watch = h.Registry.Watch();
+
+        // The restart: every watch cut, the server unavailable for a few requests, and its watch history gone (a new
+        // API server answers resource versions it has not kept with 410). Meanwhile one service went away and one came.
+        h.Server.StallWatches();
+        h.Server.Delete(ApiResource.Services, "default", "details");
+        h.Server.Add(TestObjects.Service("default", "ratings"));
+        h.Server.Compact();
+        h.Server.FailNextRequests(6, System.Net.HttpStatusCode.ServiceUnavailable);
+        h.Server.DropWatches();
+
+        await h.EventuallyAsync(s => s.Get(Key(RegistryKinds.Service, "default", "ratings")) is not null
+            && s.Get(Key(RegistryKinds.Service, "default", "details")) is null, "the relisted services");
+        await Eventually.TrueAsync(() => h.Status.Healthy, "the source to be healthy again", Bound);
+        using var cancel = new CancellationTokenSource(Bound);
+        var (changes, now) = await watch.NextAsync(cancel.Token);
+        Assert.Equal(
+            [(Key(RegistryKinds.Service, "default", "details"), RegistryChangeKind.Removed), (Key(RegistryKinds.Service, "default", "ratings"), RegistryChangeKind.Added)],
+            changes.Select(c => (c.Key, c.Kind)).OrderBy(c => c.Key.Name, StringComparer.Ordinal));
+        Assert.NotNull(now.Get(Reviews)); // what did not change was neither removed nor re-added
+    }
+
+    [Fact]
     public async Task A_dropped_stream_is_resumed_from_the_last_resource_version_without_a_relist()
     {
         await using var h = await StartAsync(server => server.Add(TestObjects.Service("default", "reviews")));
