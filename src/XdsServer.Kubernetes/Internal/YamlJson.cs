@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Text;
-using System.Text.Json;
 using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -14,20 +12,9 @@ namespace XdsServer.Kubernetes.Internal;
 /// </summary>
 internal static partial class YamlJson
 {
-    private const string StringTag = "tag:yaml.org,2002:str";
-
-    /// <summary>The node as JSON text.</summary>
+    /// <summary>The node as JSON text (the converter the file resource source uses).</summary>
     /// <exception cref="YamlException">A mapping key is not a scalar (JSON cannot hold it).</exception>
-    public static string ToJson(YamlNode node)
-    {
-        var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            Write(node, writer);
-        }
-
-        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
-    }
+    public static string ToJson(YamlNode node) => XdsServer.Files.YamlJsonConverter.ToJson(node);
 
     /// <summary>The value of the mapping's child <paramref name="key"/>, or null.</summary>
     public static YamlNode? Child(YamlNode node, string key) =>
@@ -67,85 +54,6 @@ internal static partial class YamlJson
         return node;
     }
 
-    private static void Write(YamlNode node, Utf8JsonWriter writer)
-    {
-        switch (node)
-        {
-            case YamlMappingNode mapping:
-                writer.WriteStartObject();
-                foreach (var (key, value) in mapping.Children)
-                {
-                    if (key is not YamlScalarNode { Value: { } name })
-                    {
-                        throw new YamlException(key.Start, key.End, "a mapping key must be a scalar");
-                    }
-
-                    writer.WritePropertyName(name);
-                    Write(value, writer);
-                }
-
-                writer.WriteEndObject();
-                break;
-            case YamlSequenceNode sequence:
-                writer.WriteStartArray();
-                foreach (var item in sequence.Children)
-                {
-                    Write(item, writer);
-                }
-
-                writer.WriteEndArray();
-                break;
-            case YamlScalarNode scalar:
-                WriteScalar(scalar, writer);
-                break;
-            default:
-                throw new YamlException(node.Start, node.End, $"unsupported YAML node {node.NodeType}");
-        }
-    }
-
-    private static void WriteScalar(YamlScalarNode scalar, Utf8JsonWriter writer)
-    {
-        var value = scalar.Value ?? string.Empty;
-        if (scalar.Style != ScalarStyle.Plain || (scalar.Tag.IsGlobal && scalar.Tag.Value == StringTag))
-        {
-            writer.WriteStringValue(value);
-            return;
-        }
-
-        switch (value)
-        {
-            case "" or "~" or "null" or "Null" or "NULL":
-                writer.WriteNullValue();
-                return;
-            case "true" or "True" or "TRUE":
-                writer.WriteBooleanValue(true);
-                return;
-            case "false" or "False" or "FALSE":
-                writer.WriteBooleanValue(false);
-                return;
-        }
-
-        if (IntegerPattern().IsMatch(value) && long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var integer))
-        {
-            writer.WriteNumberValue(integer);
-        }
-        else if (FloatPattern().IsMatch(value)
-            && double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && double.IsFinite(number))
-        {
-            writer.WriteNumberValue(number);
-        }
-        else
-        {
-            writer.WriteStringValue(value);
-        }
-    }
-
     [GeneratedRegex(@"\.(?<name>[^.\[]+)|\['(?<quoted>[^']*)'\]|\[(?<index>[0-9]+)\]|^(?<name>[^$.\[][^.\[]*)", RegexOptions.CultureInvariant)]
     private static partial Regex Segment();
-
-    [GeneratedRegex("^[-+]?[0-9]+$", RegexOptions.CultureInvariant)]
-    private static partial Regex IntegerPattern();
-
-    [GeneratedRegex(@"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$", RegexOptions.CultureInvariant)]
-    private static partial Regex FloatPattern();
 }

@@ -32,16 +32,23 @@ internal static partial class YamlJsonConverter
                 continue; // an empty document (a trailing '---', a file of comments)
             }
 
-            var buffer = new MemoryStream();
-            using (var writer = new Utf8JsonWriter(buffer))
-            {
-                Write(document.RootNode, writer);
-            }
-
-            documents.Add(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
+            documents.Add(ToJson(document.RootNode));
         }
 
         return documents;
+    }
+
+    /// <summary>One YAML node as JSON text (also what the Kubernetes manifest reader uses).</summary>
+    /// <exception cref="YamlException">A mapping key is not a scalar.</exception>
+    public static string ToJson(YamlNode node)
+    {
+        var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            Write(node, writer);
+        }
+
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
     private static void Write(YamlNode node, Utf8JsonWriter writer)
