@@ -259,32 +259,10 @@ public sealed class ManifestDiscoverySource : IServiceDiscoverySource
             return;
         }
 
-        try
-        {
-            var watcher = new FileSystemWatcher(Directory)
-            {
-                IncludeSubdirectories = true,
-                NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite
-                    | NotifyFilters.Size | NotifyFilters.CreationTime,
-            };
-            // Any event only wakes the loop: what changed is found by comparing each file's write time and length.
-            watcher.Created += (_, _) => Signal();
-            watcher.Changed += (_, _) => Signal();
-            watcher.Deleted += (_, _) => Signal();
-            watcher.Renamed += (_, _) => Signal();
-            watcher.Error += (_, e) =>
-            {
-                KubernetesLog.ManifestWatcherUnavailable(_logger, Directory, e.GetException().Message);
-                Signal();
-            };
-            watcher.EnableRaisingEvents = true;
-            _watcher = watcher;
-        }
-        catch (Exception e) when (e is IOException or ArgumentException or PlatformNotSupportedException)
-        {
-            _watcherUnavailable = true; // e.g. the inotify instance limit: the rescan still picks changes up
-            KubernetesLog.ManifestWatcherUnavailable(_logger, Directory, e.Message);
-        }
+        // Without a watcher (e.g. the inotify instance limit) the rescan still picks changes up.
+        _watcher = XdsServer.Files.FolderWatcher.TryStart(Directory, recursive: true, Signal,
+            reason => KubernetesLog.ManifestWatcherUnavailable(_logger, Directory, reason));
+        _watcherUnavailable = _watcher is null;
     }
 
     private void Signal() => _signal.Writer.TryWrite(true);

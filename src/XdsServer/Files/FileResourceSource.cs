@@ -464,35 +464,9 @@ public sealed class FileResourceSource : IHostedService, IAsyncDisposable
             return;
         }
 
-        try
-        {
-            var watcher = new FileSystemWatcher(Directory)
-            {
-                IncludeSubdirectories = _recursive,
-                NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite
-                    | NotifyFilters.Size | NotifyFilters.CreationTime,
-            };
-            // Any event only wakes the loop: what changed is found by comparing identities, so a lost or
-            // coalesced event costs nothing but the wait for the next rescan.
-            watcher.Created += (_, _) => Signal();
-            watcher.Changed += (_, _) => Signal();
-            watcher.Deleted += (_, _) => Signal();
-            watcher.Renamed += (_, _) => Signal();
-            watcher.Error += (_, e) =>
-            {
-                FileResourceLog.WatcherUnavailable(_logger, Directory, e.GetException().Message);
-                Signal();
-            };
-            watcher.EnableRaisingEvents = true;
-            _watcher = watcher;
-        }
-        catch (Exception e) when (e is IOException or ArgumentException or PlatformNotSupportedException)
-        {
-            // E.g. the inotify instance limit: the rescan still picks changes up. Not retried (nor logged again)
-            // until the folder disappears and comes back.
-            _watcherUnavailable = true;
-            FileResourceLog.WatcherUnavailable(_logger, Directory, e.Message);
-        }
+        // Not retried (nor logged again) when unavailable until the folder disappears and comes back.
+        _watcher = FolderWatcher.TryStart(Directory, _recursive, Signal, reason => FileResourceLog.WatcherUnavailable(_logger, Directory, reason));
+        _watcherUnavailable = _watcher is null;
     }
 
     private void SetStatus(FileResourceStatus status)
