@@ -28,7 +28,7 @@ namespace XdsServer.Kubernetes;
 /// still served, and while a file has problems, the objects it last served that it no longer defines well stay
 /// served at their last good version. A missing folder is a problem too; what it held stays served.</para>
 /// </remarks>
-public sealed class ManifestDiscoverySource : IServiceDiscoverySource
+public sealed class ManifestDiscoverySource : IServiceDiscoverySource, IDisposable
 {
     /// <summary>The kind of the endpoint groups made from the Pods or WorkloadEntries a service selects.</summary>
     public const string SelectedEndpointsKind = "manifests.xdsserver/SelectedEndpoints";
@@ -40,13 +40,11 @@ public sealed class ManifestDiscoverySource : IServiceDiscoverySource
     private readonly ILogger _logger;
     private readonly TimeSpan _debounce;
     private readonly TimeSpan _rescan;
-    private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly XdsServer.Files.FolderChanges _changes;
     private readonly ManifestFolder _folder = new();
     private readonly HashSet<string> _kinds = new(StringComparer.Ordinal);
     private Dictionary<string, CachedFile> _files = new(StringComparer.Ordinal);
     private IReadOnlyList<ManifestProblem> _problems = [];
-    private FileSystemWatcher? _watcher;
-    private bool _watcherUnavailable;
     private bool _readOnce;
     private bool _ready;
 
@@ -66,10 +64,16 @@ public sealed class ManifestDiscoverySource : IServiceDiscoverySource
         _rescan = options.Rescan;
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? (ILogger)NullLogger.Instance;
+        // Subfolders are read too; without a watcher (the inotify instance limit, say) the rescan still picks changes up.
+        _changes = new XdsServer.Files.FolderChanges(Directory, recursive: true, _debounce, _time,
+            reason => KubernetesLog.ManifestWatcherUnavailable(_logger, Directory, reason));
     }
 
     /// <inheritdoc />
     public string Name { get; }
+
+    /// <summary>Stops watching the folder (the container does this when the host stops).</summary>
+    public void Dispose() => _changes.Dispose();
 
     /// <summary>The folder, as a full path.</summary>
     public string Directory { get; }
@@ -98,10 +102,7 @@ public sealed class ManifestDiscoverySource : IServiceDiscoverySource
                     sink.SetHealth(false, $"reading {Directory} failed: {e.Message}");
                 }
 
-                if (await WaitForSignalAsync(_rescan, cancellationToken).ConfigureAwait(false))
-                {
-                    await DebounceAsync(cancellationToken).ConfigureAwait(false);
-                }
+                await _changes.WaitAsync(_rescan, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -109,8 +110,7 @@ public sealed class ManifestDiscoverySource : IServiceDiscoverySource
         }
         finally
         {
-            _watcher?.Dispose();
-            _watcher = null;
+            _changes.StopWatching();
         }
     }
 
@@ -123,7 +123,7 @@ public sealed class ManifestDiscoverySource : IServiceDiscoverySource
             return;
         }
 
-        EnsureWatcher();
+        _changes.EnsureWatching();
         var files = new Dictionary<string, CachedFile>(StringComparer.Ordinal);
         var changed = !_readOnce;
         var parsed = 0;
@@ -220,9 +220,7 @@ public sealed class ManifestDiscoverySource : IServiceDiscoverySource
 
     private void OnDirectoryMissing(DiscoverySink sink)
     {
-        _watcher?.Dispose();
-        _watcher = null;
-        _watcherUnavailable = false;
+        _changes.StopWatching();
         // Forget what was read, so that the folder is read and reported on afresh when it comes back.
         _files = new Dictionary<string, CachedFile>(StringComparer.Ordinal);
         if (!_readOnce && _problems is [{ File.Length: 0 }])
@@ -250,52 +248,6 @@ public sealed class ManifestDiscoverySource : IServiceDiscoverySource
             .Where(f => f.Item2.Split('/').All(part => !part.StartsWith('.'))
                 && Extensions.Any(x => f.full.EndsWith(x, StringComparison.OrdinalIgnoreCase)))
             .OrderBy(f => f.Item2, StringComparer.Ordinal);
-    }
-
-    private void EnsureWatcher()
-    {
-        if (_watcher is not null || _watcherUnavailable)
-        {
-            return;
-        }
-
-        // Without a watcher (e.g. the inotify instance limit) the rescan still picks changes up.
-        _watcher = XdsServer.Files.FolderWatcher.TryStart(Directory, recursive: true, Signal,
-            reason => KubernetesLog.ManifestWatcherUnavailable(_logger, Directory, reason));
-        _watcherUnavailable = _watcher is null;
-    }
-
-    private void Signal() => _signal.Writer.TryWrite(true);
-
-    /// <summary>Waits until no notification came for the debounce period, at most five periods from the first one.</summary>
-    private async Task DebounceAsync(CancellationToken stopping)
-    {
-        var started = _time.GetTimestamp();
-        var limit = _debounce * 5;
-        while (_debounce > TimeSpan.Zero)
-        {
-            var left = limit - _time.GetElapsedTime(started);
-            if (left <= TimeSpan.Zero || !await WaitForSignalAsync(left < _debounce ? left : _debounce, stopping).ConfigureAwait(false))
-            {
-                return;
-            }
-        }
-    }
-
-    private async Task<bool> WaitForSignalAsync(TimeSpan timeout, CancellationToken stopping)
-    {
-        if (_signal.Reader.TryRead(out _))
-        {
-            return true;
-        }
-
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        var signaled = _signal.Reader.WaitToReadAsync(cts.Token).AsTask();
-        var timedOut = Task.Delay(timeout, _time, cts.Token);
-        await Task.WhenAny(signaled, timedOut).ConfigureAwait(false);
-        await cts.CancelAsync().ConfigureAwait(false); // releases the loser (timer or channel waiter)
-        stopping.ThrowIfCancellationRequested();
-        return _signal.Reader.TryRead(out _);
     }
 
     private sealed record CachedFile(DateTime LastWrite, long Length, ManifestFile Content);

@@ -35,14 +35,13 @@ public sealed class FileResourceSource : IHostedService, IAsyncDisposable
     private readonly TimeSpan _debounce;
     private readonly TimeSpan _rescan;
     private readonly bool _recursive;
-    private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly FolderChanges _changes;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private CancellationTokenSource _changed = new();
     private FileResourceStatus _status;
     private CancellationTokenSource? _stopping;
     private Task? _loop;
-    private FileSystemWatcher? _watcher;
 
     // Guarded by _gate.
     private Dictionary<string, ResourceFile> _files = new(StringComparer.Ordinal); // as last read
@@ -50,7 +49,6 @@ public sealed class FileResourceSource : IHostedService, IAsyncDisposable
     private Snapshot? _published;
     private bool _readOnce;
     private bool _directoryMissing;
-    private bool _watcherUnavailable;
     private int _disposed;
 
     /// <summary>Creates a source; it does nothing until <see cref="StartAsync"/> (or <see cref="ReloadAsync"/>).</summary>
@@ -77,6 +75,8 @@ public sealed class FileResourceSource : IHostedService, IAsyncDisposable
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _status = new FileResourceStatus { Directory = Directory, Group = Group };
+        _changes = new FolderChanges(Directory, _recursive, _debounce, _time,
+            reason => FileResourceLog.WatcherUnavailable(_logger, Directory, reason));
     }
 
     /// <summary>The folder, as a full path.</summary>
@@ -158,7 +158,7 @@ public sealed class FileResourceSource : IHostedService, IAsyncDisposable
         }
 
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
-        _watcher?.Dispose();
+        _changes.Dispose();
         _stopping?.Dispose();
     }
 
@@ -178,53 +178,14 @@ public sealed class FileResourceSource : IHostedService, IAsyncDisposable
                     FileResourceLog.ReadFailed(_logger, e, Directory);
                 }
 
-                if (await WaitForSignalAsync(_rescan, stopping).ConfigureAwait(false))
-                {
-                    await DebounceAsync(stopping).ConfigureAwait(false);
-                }
-
-                // else: the rescan interval passed; the read compares identities, so it is cheap when nothing changed.
+                // A change, or the rescan interval passed: the read compares identities, so it is cheap when nothing changed.
+                await _changes.WaitAsync(_rescan, stopping).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
         }
     }
-
-    /// <summary>Waits until no notification came for <see cref="FileResourceOptions.Debounce"/>, at most five
-    /// debounce periods from the first one (a file written continuously must not starve the reload).</summary>
-    private async Task DebounceAsync(CancellationToken stopping)
-    {
-        var started = _time.GetTimestamp();
-        var limit = _debounce * 5;
-        while (_debounce > TimeSpan.Zero)
-        {
-            var left = limit - _time.GetElapsedTime(started);
-            if (left <= TimeSpan.Zero
-                || !await WaitForSignalAsync(left < _debounce ? left : _debounce, stopping).ConfigureAwait(false))
-            {
-                return;
-            }
-        }
-    }
-
-    private async Task<bool> WaitForSignalAsync(TimeSpan timeout, CancellationToken stopping)
-    {
-        if (_signal.Reader.TryRead(out _))
-        {
-            return true;
-        }
-
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        var signaled = _signal.Reader.WaitToReadAsync(cts.Token).AsTask();
-        var timedOut = Task.Delay(timeout, _time, cts.Token);
-        await Task.WhenAny(signaled, timedOut).ConfigureAwait(false);
-        await cts.CancelAsync().ConfigureAwait(false); // releases the loser (timer or channel waiter)
-        stopping.ThrowIfCancellationRequested();
-        return _signal.Reader.TryRead(out _);
-    }
-
-    private void Signal() => _signal.Writer.TryWrite(true);
 
     /// <summary>Reads what changed and publishes the folder if it is good. Runs under <see cref="_gate"/>.</summary>
     private void ReadFolder()
@@ -238,7 +199,7 @@ public sealed class FileResourceSource : IHostedService, IAsyncDisposable
             }
 
             _directoryMissing = false;
-            EnsureWatcher();
+            _changes.EnsureWatching();
             var files = new Dictionary<string, ResourceFile>(_files.Count, StringComparer.Ordinal);
             var changed = !_readOnce;
             int parsed = 0, reused = 0;
@@ -437,9 +398,7 @@ public sealed class FileResourceSource : IHostedService, IAsyncDisposable
 
     private void OnDirectoryMissing()
     {
-        _watcher?.Dispose();
-        _watcher = null;
-        _watcherUnavailable = false;
+        _changes.StopWatching();
         // Forget what was read, so that the folder is read and reported on afresh when it comes back.
         _files = new Dictionary<string, ResourceFile>(StringComparer.Ordinal);
         _readOnce = false;
@@ -455,18 +414,6 @@ public sealed class FileResourceSource : IHostedService, IAsyncDisposable
             Errors = [new FileResourceError(string.Empty, $"the folder '{Directory}' does not exist")],
             LastReadAt = _time.GetUtcNow(),
         });
-    }
-
-    private void EnsureWatcher()
-    {
-        if (_watcher is not null || _watcherUnavailable)
-        {
-            return;
-        }
-
-        // Not retried (nor logged again) when unavailable until the folder disappears and comes back.
-        _watcher = FolderWatcher.TryStart(Directory, _recursive, Signal, reason => FileResourceLog.WatcherUnavailable(_logger, Directory, reason));
-        _watcherUnavailable = _watcher is null;
     }
 
     private void SetStatus(FileResourceStatus status)
