@@ -65,7 +65,7 @@ public sealed class KubernetesTranslator
             V1EndpointSlice slice => EndpointSlice(slice),
             V1Pod pod => Pod(pod),
             V1Namespace ns => [Config("Namespace", ns, ElementOf(ns.Spec))],
-            V1Node node => [Config("Node", node, ElementOf(node.Spec))],
+            V1Node node => [Config(RegistryKinds.Node, node, ElementOf(node.Spec))],
             GenericObject generic => Generic(generic),
             _ => [],
         };

@@ -30,4 +30,8 @@ public static class RegistryKinds
 
     /// <summary>A workload (<see cref="Workload"/>) from an Istio WorkloadEntry.</summary>
     public const string WorkloadEntry = "networking.istio.io/WorkloadEntry";
+
+    /// <summary>A Kubernetes Node (a cluster-scoped <see cref="ConfigObject"/>), whose labels give the locality of
+    /// what runs on it (<see cref="RegistrySnapshot.LocalityOf(WorkloadEndpoint)"/>).</summary>
+    public const string Node = "Node";
 }

@@ -75,6 +75,33 @@ public sealed class RegistrySnapshot
     /// <summary>Every endpoint of a service: the union of its groups.</summary>
     public IEnumerable<WorkloadEndpoint> EndpointsOf(ObjectKey service) => EndpointGroupsOf(service).SelectMany(g => g.Endpoints);
 
+    /// <summary>
+    /// Where an endpoint runs, as Envoy's locality: region and zone from the labels of its node
+    /// (<c>topology.kubernetes.io/region</c>, <c>topology.kubernetes.io/zone</c>; <c>topology.istio.io/subzone</c>)
+    /// when the registry holds that Node, else what the endpoint itself says (an EndpointSlice's zone, a
+    /// WorkloadEntry's locality). Read at the time of asking, so a relabelled node is seen without re-reading its
+    /// endpoints.
+    /// </summary>
+    /// <param name="endpoint">The endpoint.</param>
+    /// <returns>The locality; <see cref="Locality.None"/> parts are empty strings.</returns>
+    public Locality LocalityOf(WorkloadEndpoint endpoint)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        var own = endpoint.Locality;
+        if (endpoint.NodeName is not { Length: > 0 } nodeName
+            || Get(new ObjectKey(RegistryKinds.Node, string.Empty, nodeName)) is not { } node)
+        {
+            return own;
+        }
+
+        static string Pick(IReadOnlyDictionary<string, string> labels, string key, string fallback) =>
+            labels.TryGetValue(key, out var value) && value.Length > 0 ? value : fallback;
+        return new Locality(
+            Pick(node.Labels, "topology.kubernetes.io/region", own.Region),
+            Pick(node.Labels, "topology.kubernetes.io/zone", own.Zone),
+            Pick(node.Labels, "topology.istio.io/subzone", own.Subzone));
+    }
+
     /// <summary>The workloads (pods, WorkloadEntries) with <paramref name="address"/> among their addresses.</summary>
     public IEnumerable<Workload> WorkloadsAt(string address)
     {

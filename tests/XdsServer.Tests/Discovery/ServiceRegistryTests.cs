@@ -68,6 +68,31 @@ public class ServiceRegistryTests
     }
 
     [Fact]
+    public void An_endpoints_locality_comes_from_its_nodes_labels_read_when_asked()
+    {
+        var registry = new ServiceRegistry();
+        using var sink = registry.OpenSink("k8s");
+        var onNode = new WorkloadEndpoint { Address = "10.0.0.1", NodeName = "node-a", Locality = new Locality(string.Empty, "zone-from-slice", string.Empty) };
+        var elsewhere = new WorkloadEndpoint { Address = "10.0.0.2", NodeName = "node-unknown", Locality = new Locality(string.Empty, "z9", string.Empty) };
+        Assert.Equal(new Locality(string.Empty, "zone-from-slice", string.Empty), registry.Current.LocalityOf(onNode));
+
+        sink.Apply([Node("1", "us-east1", "us-east1-b")]);
+        Assert.Equal(new Locality("us-east1", "us-east1-b", string.Empty), registry.Current.LocalityOf(onNode));
+        Assert.Equal(new Locality(string.Empty, "z9", string.Empty), registry.Current.LocalityOf(elsewhere));
+
+        sink.Apply([Node("2", "us-east1", "us-east1-c")]); // relabelled: seen without touching the endpoint
+        Assert.Equal("us-east1-c", registry.Current.LocalityOf(onNode).Zone);
+
+        static ConfigObject Node(string version, string region, string zone) => new()
+        {
+            Key = new ObjectKey(RegistryKinds.Node, string.Empty, "node-a"),
+            ResourceVersion = version,
+            Labels = new Dictionary<string, string> { ["topology.kubernetes.io/region"] = region, ["topology.kubernetes.io/zone"] = zone },
+            Spec = JsonDocument.Parse("{}").RootElement.Clone(),
+        };
+    }
+
+    [Fact]
     public void Replace_emits_only_the_real_differences_of_a_relist()
     {
         var registry = new ServiceRegistry();
