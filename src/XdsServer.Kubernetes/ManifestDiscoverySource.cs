@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using XdsServer.Discovery;
@@ -33,7 +32,6 @@ public sealed class ManifestDiscoverySource : IServiceDiscoverySource, IDisposab
     /// <summary>The kind of the endpoint groups made from the Pods or WorkloadEntries a service selects.</summary>
     public const string SelectedEndpointsKind = "manifests.xdsserver/SelectedEndpoints";
 
-    private static readonly string[] Extensions = [".yaml", ".yml", ".json"];
 
     private readonly KubernetesTranslator _translator;
     private readonly TimeProvider _time;
@@ -127,21 +125,9 @@ public sealed class ManifestDiscoverySource : IServiceDiscoverySource, IDisposab
         var files = new Dictionary<string, CachedFile>(StringComparer.Ordinal);
         var changed = !_readOnce;
         var parsed = 0;
-        foreach (var (fullPath, relativePath) in Enumerate())
+        foreach (var (fullPath, relativePath, lastWrite, length) in _changes.Files(XdsServer.Files.ResourceFile.IsResourceFileName))
         {
-            var info = new FileInfo(fullPath);
-            // A ConfigMap mount's files are symlinks into a timestamped folder: compare the target.
-            if (info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is FileInfo target)
-            {
-                info = target;
-            }
-
-            if (!info.Exists)
-            {
-                continue; // deleted (or a dangling link) since it was listed
-            }
-
-            if (!_files.TryGetValue(relativePath, out var file) || file.LastWrite != info.LastWriteTimeUtc || file.Length != info.Length)
+            if (!_files.TryGetValue(relativePath, out var file) || file.LastWrite != lastWrite || file.Length != length)
             {
                 ManifestFile content;
                 try
@@ -157,7 +143,7 @@ public sealed class ManifestDiscoverySource : IServiceDiscoverySource, IDisposab
                     content = new ManifestFile([], [new ManifestProblem { File = relativePath, Reason = $"cannot be read: {e.Message}" }]);
                 }
 
-                file = new CachedFile(info.LastWriteTimeUtc, info.Length, content);
+                file = new CachedFile(lastWrite, length, content);
                 parsed++;
                 changed = true;
             }
@@ -231,23 +217,6 @@ public sealed class ManifestDiscoverySource : IServiceDiscoverySource, IDisposab
         _readOnce = false;
         KubernetesLog.ManifestDirectoryMissing(_logger, Directory);
         Report(sink, [new ManifestProblem { File = string.Empty, Reason = $"the folder '{Directory}' does not exist" }], "no folder");
-    }
-
-    private IEnumerable<(string FullPath, string RelativePath)> Enumerate()
-    {
-        var options = new EnumerationOptions
-        {
-            RecurseSubdirectories = true,
-            AttributesToSkip = FileAttributes.Hidden | FileAttributes.System,
-            IgnoreInaccessible = true,
-            ReturnSpecialDirectories = false,
-        };
-
-        return System.IO.Directory.EnumerateFiles(Directory, "*", options)
-            .Select(full => (full, Path.GetRelativePath(Directory, full).Replace('\\', '/')))
-            .Where(f => f.Item2.Split('/').All(part => !part.StartsWith('.'))
-                && Extensions.Any(x => f.full.EndsWith(x, StringComparison.OrdinalIgnoreCase)))
-            .OrderBy(f => f.Item2, StringComparer.Ordinal);
     }
 
     private sealed record CachedFile(DateTime LastWrite, long Length, ManifestFile Content);

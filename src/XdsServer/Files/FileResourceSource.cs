@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Envoy.Config.Core.V3;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -203,21 +202,8 @@ public sealed class FileResourceSource : IHostedService, IAsyncDisposable
             var files = new Dictionary<string, ResourceFile>(_files.Count, StringComparer.Ordinal);
             var changed = !_readOnce;
             int parsed = 0, reused = 0;
-            foreach (var (fullPath, relativePath) in Enumerate())
+            foreach (var (fullPath, relativePath, lastWrite, length) in _changes.Files(ResourceFile.IsResourceFileName))
             {
-                var info = new FileInfo(fullPath);
-                // A ConfigMap mount's files are symlinks into a timestamped folder: compare the target.
-                if (info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is FileInfo target)
-                {
-                    info = target;
-                }
-
-                if (!info.Exists)
-                {
-                    continue; // deleted (or a dangling link) since it was listed
-                }
-
-                var (lastWrite, length) = (info.LastWriteTimeUtc, info.Length);
                 if (_files.TryGetValue(relativePath, out var file) && file.IsSameVersion(lastWrite, length))
                 {
                     reused++;
@@ -259,22 +245,6 @@ public sealed class FileResourceSource : IHostedService, IAsyncDisposable
             _readOnce = false;
             Fail([new FileResourceError(string.Empty, $"the folder cannot be read: {e.Message}")]);
         }
-    }
-
-    private IEnumerable<(string FullPath, string RelativePath)> Enumerate()
-    {
-        var options = new EnumerationOptions
-        {
-            RecurseSubdirectories = _recursive,
-            AttributesToSkip = FileAttributes.Hidden | FileAttributes.System,
-            IgnoreInaccessible = true,
-            ReturnSpecialDirectories = false,
-        };
-
-        return System.IO.Directory.EnumerateFiles(Directory, "*", options)
-            .Select(full => (full, Path.GetRelativePath(Directory, full).Replace('\\', '/')))
-            .Where(f => f.Item2.Split('/').All(part => !part.StartsWith('.')) && ResourceFile.IsResourceFileName(Path.GetFileName(f.full)))
-            .OrderBy(f => f.Item2, StringComparer.Ordinal);
     }
 
     /// <summary>Builds the next snapshot from the served one, touching only the resources of changed files, and

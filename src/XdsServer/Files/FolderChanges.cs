@@ -51,6 +51,43 @@ internal sealed class FolderChanges(string directory, bool recursive, TimeSpan d
         }
     }
 
+    /// <summary>
+    /// The folder's files whose name <paramref name="wanted"/> accepts, in ordinal order of their path relative to
+    /// the folder (with '/'), skipping hidden and system files and any path part starting with '.'. A symbolic link
+    /// is described by its final target (a ConfigMap mount's files are links into a timestamped folder, so their
+    /// own times never change); a file that is gone (or a dangling link) is left out.
+    /// </summary>
+    /// <param name="wanted">Decides by file name.</param>
+    /// <returns>Each file's full path (as listed), relative path, and what says whether it changed.</returns>
+    public IEnumerable<(string FullPath, string RelativePath, DateTime LastWrite, long Length)> Files(Func<string, bool> wanted)
+    {
+        var options = new EnumerationOptions
+        {
+            RecurseSubdirectories = recursive,
+            AttributesToSkip = FileAttributes.Hidden | FileAttributes.System,
+            IgnoreInaccessible = true,
+            ReturnSpecialDirectories = false,
+        };
+
+        var listed = Directory.EnumerateFiles(directory, "*", options)
+            .Select(full => (Full: full, Relative: Path.GetRelativePath(directory, full).Replace('\\', '/')))
+            .Where(f => f.Relative.Split('/').All(part => !part.StartsWith('.')) && wanted(Path.GetFileName(f.Full)))
+            .OrderBy(f => f.Relative, StringComparer.Ordinal);
+        foreach (var (full, relative) in listed)
+        {
+            var info = new FileInfo(full);
+            if (info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is FileInfo target)
+            {
+                info = target;
+            }
+
+            if (info.Exists) // else deleted (or a dangling link) since it was listed
+            {
+                yield return (full, relative, info.LastWriteTimeUtc, info.Length);
+            }
+        }
+    }
+
     /// <summary>Stops the watcher (the folder went away); the next <see cref="EnsureWatching"/> tries again.</summary>
     public void StopWatching()
     {
