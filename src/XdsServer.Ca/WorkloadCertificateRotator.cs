@@ -341,13 +341,8 @@ public sealed class WorkloadCertificateRotator : IDisposable
 
     /// <summary>Retry <paramref name="attempt"/> waits a random time between half and all of
     /// RetryInitialDelay × 2^(attempt−1), capped at RetryMaxDelay.</summary>
-    private TimeSpan BackoffLocked(int attempt)
-    {
-        var initial = _options.RetryInitialDelay.Ticks;
-        var max = _options.RetryMaxDelay.Ticks;
-        var ceiling = attempt > 62 ? max : Math.Min(max, initial * Math.Pow(2, attempt - 1));
-        return TimeSpan.FromTicks((long)(ceiling * (0.5 + 0.5 * _random.NextDouble())));
-    }
+    private TimeSpan BackoffLocked(int attempt) =>
+        XdsServer.Internal.Backoff.Delay(_options.RetryInitialDelay, _options.RetryMaxDelay, attempt, _random);
 
     private bool IsCurrentLocked(Entry entry) =>
         _entries.TryGetValue(entry.Identity, out var current) && ReferenceEquals(current, entry);

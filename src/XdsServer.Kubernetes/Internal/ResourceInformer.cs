@@ -2,6 +2,7 @@ using System.Text.Json;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
+using XdsServer.Internal;
 
 namespace XdsServer.Kubernetes.Internal;
 

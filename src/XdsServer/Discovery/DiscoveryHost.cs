@@ -19,7 +19,7 @@ internal sealed class DiscoveryHost(ServiceRegistry registry, IEnumerable<IServi
 
     private async Task RunAsync(IServiceDiscoverySource source, DiscoverySink sink, CancellationToken ct)
     {
-        var delay = TimeSpan.FromSeconds(1);
+        var backoff = new XdsServer.Internal.Backoff(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1));
         while (!ct.IsCancellationRequested)
         {
             try
@@ -34,7 +34,7 @@ internal sealed class DiscoveryHost(ServiceRegistry registry, IEnumerable<IServi
             }
             catch (Exception e)
             {
-                var wait = delay * (0.8 + (Random.Shared.NextDouble() * 0.4));
+                var wait = backoff.Next();
                 DiscoveryLog.SourceFailed(_logger, e, source.Name, wait);
                 sink.SetHealth(false, $"failed: {e.Message}; starting again");
                 try
@@ -46,7 +46,6 @@ internal sealed class DiscoveryHost(ServiceRegistry registry, IEnumerable<IServi
                     return;
                 }
 
-                delay = delay * 2 > TimeSpan.FromMinutes(1) ? TimeSpan.FromMinutes(1) : delay * 2;
             }
         }
     }
