@@ -5,7 +5,8 @@
 #   kubernetes-client (Debian's kubectl) for the Kubernetes tests, which check the test API server with the real client
 #   @grpc/grpc-js-xds (npm ci from the committed lockfile) for tests/clients/node
 # Grpc.Core (tests/clients/GrpcCoreClient) comes from NuGet with the solution build.
-# Last, a short load run (benchmarks/XdsLoad --scenario ci, SotW and delta) must converge without a NACK.
+# Last, a short load run (benchmarks/XdsLoad --scenario ci, SotW and delta) must converge without a NACK, and a short
+# DiscoveryLoad run must fill the service registry from the test Kubernetes API server.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -44,6 +45,7 @@ dotnet test Xds.sln -c Release
 # (a correctness check, not a timing check). `dotnet test` builds only the test projects and what they reference,
 # so the load tool (and the server it starts) is built here once.
 dotnet build benchmarks/XdsLoad -c Release -nologo -v quiet
+dotnet build benchmarks/DiscoveryLoad -c Release -nologo -v quiet
 for protocol in sotw delta; do
   dotnet run -c Release --no-build --project benchmarks/XdsLoad -- --scenario ci --protocol "$protocol"
 done
@@ -59,3 +61,8 @@ if ! grep -q "check: FAILED: .*NACKs: 20 by proxies, 20 seen by the server" <<<"
   echo "test.sh: the XdsLoad nack self-test failed for another reason than the expected NACKs"
   exit 1
 fi
+
+# A short DiscoveryLoad run (benchmarks/README.md): the live Kubernetes source against the test API server in its own
+# process must fill the registry with every seeded object, and each readiness flip must reach a registry watch
+# within 30 s; the tool fails otherwise (a correctness check, not a timing check).
+dotnet benchmarks/DiscoveryLoad/bin/Release/net10.0/DiscoveryLoad.dll --services 20 --flips 5
