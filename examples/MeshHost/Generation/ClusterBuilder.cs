@@ -1,4 +1,5 @@
 using MeshHost.Model;
+using XdsServer.Discovery;
 using ClusterProto = Envoy.Config.Cluster.V3.Cluster;
 
 namespace MeshHost.Generation;
@@ -12,6 +13,18 @@ public static class ClusterBuilder
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(proxy);
+        return [];
+    }
+
+    /// <summary>The outbound clusters of one service port as <paramref name="proxy"/> sees it: the default
+    /// <c>outbound|port||host</c> and one per DestinationRule subset. Used by <see cref="Build"/> and by the proxyless
+    /// gRPC generator.</summary>
+    public static IReadOnlyList<ClusterProto> BuildOutbound(PushContext context, Proxy proxy, DiscoveredService service, ServicePort port)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(proxy);
+        ArgumentNullException.ThrowIfNull(service);
+        ArgumentNullException.ThrowIfNull(port);
         return [];
     }
 }

@@ -1,5 +1,7 @@
 using MeshHost.Model;
+using XdsServer.Discovery;
 using RouteConfiguration = Envoy.Config.Route.V3.RouteConfiguration;
+using VirtualHost = Envoy.Config.Route.V3.VirtualHost;
 
 namespace MeshHost.Generation;
 
@@ -15,5 +17,17 @@ public static class RouteBuilder
         ArgumentNullException.ThrowIfNull(proxy);
         ArgumentNullException.ThrowIfNull(routeName);
         return new RouteConfiguration { Name = routeName };
+    }
+
+    /// <summary>The virtual host of one service port as <paramref name="proxy"/> sees it: istiod's domains and the
+    /// routes of the VirtualService that applies (or the default route to <c>outbound|port||host</c>). Used by the
+    /// sidecar route configurations and by the proxyless gRPC generator.</summary>
+    public static VirtualHost BuildVirtualHost(PushContext context, Proxy proxy, DiscoveredService service, ServicePort port)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(proxy);
+        ArgumentNullException.ThrowIfNull(service);
+        ArgumentNullException.ThrowIfNull(port);
+        return new VirtualHost { Name = MeshNames.VirtualHost(service.Hostname, port.Port), Domains = { service.Hostname } };
     }
 }
