@@ -21,10 +21,21 @@ namespace XdsServer.Kubernetes;
 /// appears (or the Lease is free or expired, when they try to take it). Creation is create-if-absent: should two
 /// replicas both get there (a holder stalled past its Lease), the API server stores the first Secret and answers
 /// the second 409 Conflict, and that replica discards its root and loads the stored one.</para>
+/// <para>The root is not fixed for the life of a replica: <see cref="KubernetesCaRootRotator"/> (registered with the
+/// store by <c>AddKubernetesCaRoot</c>) reads the Secrets again every
+/// <see cref="KubernetesCaRootOptions.RotationCheckInterval"/>, loads a CA another replica or an operator stored, and
+/// renews the self-signed root before it ends, under the same Lease, by a replace of <c>istio-ca-secret</c> carrying
+/// the <c>resourceVersion</c> read (a plugged-in CA is never written to).</para>
+/// <para>The plugged-in Secret may hold Istio's <c>cacerts</c> keys (<c>ca-cert.pem</c>, <c>ca-key.pem</c>,
+/// <c>root-cert.pem</c>, <c>cert-chain.pem</c>) or, as cert-manager writes a CA certificate, <c>tls.crt</c> (the CA
+/// certificate, then any chain above it), <c>tls.key</c> and <c>ca.crt</c> (the root): a Secret with <c>tls.crt</c> and
+/// <c>tls.key</c> and no <c>ca-cert.pem</c> is read with <c>tls.crt</c> as <c>ca-cert.pem</c> and
+/// <c>cert-chain.pem</c>, <c>tls.key</c> as <c>ca-key.pem</c> and <c>ca.crt</c> as <c>root-cert.pem</c>. When
+/// <c>ca.crt</c> is absent, <c>tls.crt</c> must be a self-signed root.</para>
 /// <para>Secrets are validated as <see cref="CertificateAuthority.LoadFromPem"/> does; a malformed one is refused
 /// with an <see cref="InvalidDataException"/> naming the Secret and the key, never replaced. The service account needs
-/// <c>get</c> and <c>create</c> on <c>secrets</c>, and <c>get</c>, <c>create</c> and <c>update</c> on
-/// <c>leases</c>, in the namespace.</para>
+/// <c>get</c>, <c>create</c> and <c>update</c> on <c>secrets</c> (<c>update</c> for renewing the self-signed root), and
+/// <c>get</c>, <c>create</c> and <c>update</c> on <c>leases</c>, in the namespace.</para>
 /// </remarks>
 public sealed class KubernetesCaRootStore : IDisposable
 {
@@ -59,7 +70,7 @@ public sealed class KubernetesCaRootStore : IDisposable
         Lease = new KubernetesLease(_client, options.Namespace, options.LeaseName, options.ReplicaId, options.LeaseDuration, _timeProvider);
     }
 
-    /// <summary>The Lease that decides which replica creates the root.</summary>
+    /// <summary>The Lease that decides which replica creates or renews the root.</summary>
     public KubernetesLease Lease { get; }
 
     /// <summary>Loads the root from its Secret, creating it first when this replica wins the Lease and no Secret

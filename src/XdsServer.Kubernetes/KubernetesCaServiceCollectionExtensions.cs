@@ -48,8 +48,9 @@ public static class KubernetesCaServiceCollectionExtensions
     /// <c>AddCertificateAuthority</c> registers its own root with <c>TryAddSingleton</c>, so the registration made
     /// here first takes precedence, while its authenticators, token file and health check still apply.
     /// </summary>
-    /// <remarks>The first resolve of <see cref="RotatingCertificateAuthority"/> blocks until the root is loaded,
-    /// created, or the wait (<see cref="KubernetesCaRootOptions.WaitTimeout"/>) ends; a failure there (a malformed
+    /// <remarks>The first resolve of <see cref="RotatingCertificateAuthority"/> (at the latest when the host starts
+    /// its hosted services, the rotator among them) blocks until the root is loaded, created, or the wait
+    /// (<see cref="KubernetesCaRootOptions.WaitTimeout"/>) ends; a failure there (a malformed
     /// Secret, no RBAC permission) throws, so the host fails to start rather than sign under a root of its own. When
     /// <see cref="KubernetesCaRootOptions.Authority"/> is null, the root created is the one <c>AddCertificateAuthority</c>
     /// describes (its trust domain and key), and its workload lifetimes apply (the longest of them sets how long a

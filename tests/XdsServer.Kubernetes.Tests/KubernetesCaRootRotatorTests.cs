@@ -206,9 +206,9 @@ public sealed class KubernetesCaRootRotatorTests : IAsyncLifetime, IDisposable
         var a = await StartAsync("replica-a");
         var results = new System.Collections.Concurrent.ConcurrentQueue<KubernetesCaRootCheckResult>();
         a.Rotator.Checked += results.Enqueue;
+        _stub.FailNextRequests(1, 500); // the first request of the first check
         await a.Rotator.StartAsync(CancellationToken.None);
-        _clock.Advance(TimeSpan.FromDays(81)); // due; the loop's first check waits one interval (1 h)
-        _stub.FailNextRequests(1, 500);
+        _clock.Advance(TimeSpan.FromDays(81)); // the root is due; the loop checks once an interval (1 h) has passed
 
         await AdvanceUntilAsync(() => !results.IsEmpty, TimeSpan.FromHours(1), "the first check");
         Assert.Equal(KubernetesCaRootCheckResult.Failed, results.First());
