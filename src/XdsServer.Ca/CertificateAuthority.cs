@@ -80,24 +80,77 @@ public sealed class CertificateAuthority : IDisposable
             var name = new X500DistinguishedNameBuilder();
             name.AddOrganizationName(options.TrustDomain);
             name.AddCommonName("XdsServer Root CA");
-            var request = key switch
-            {
-                ECDsa ecdsa => new CertificateRequest(name.Build(), ecdsa, ecdsa.KeySize > 256 ? HashAlgorithmName.SHA384 : HashAlgorithmName.SHA256),
-                _ => new CertificateRequest(name.Build(), (RSA)key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1),
-            };
-            // X.509-SVID 4.1: a signing certificate sets cA=true and keyCertSign; cRLSign is allowed.
-            request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, critical: true));
-            request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, critical: true));
-            request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
-
-            using var withKey = request.CreateSelfSigned(now, now + options.RootLifetime);
-            var root = X509CertificateLoader.LoadCertificate(withKey.RawData);
+            var root = BuildSelfSigned(key, name.Build(), now, now + options.RootLifetime);
             return new CertificateAuthority(key, root, [root]);
         }
         catch
         {
             key.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Creates a renewed self-signed root with this root's key and subject, valid from now for
+    /// <paramref name="lifetime"/>, as istiod renews its self-signed root: this authority is left unchanged.
+    /// </summary>
+    /// <remarks>
+    /// <para>The new root has the same subject, the same key (hence the same subject key identifier) and the same
+    /// CA extensions as <see cref="CreateSelfSigned"/> gives a root; only its serial number and validity differ. A
+    /// certificate signed under either root therefore verifies against either root certificate: a peer that still
+    /// trusts only the old root accepts certificates issued under the new one (until the old root's NotAfter), and
+    /// certificates issued under the old root keep verifying against the new one. Keeping the key is what makes
+    /// the renewal invisible to peers; replace the key with a new root (<see cref="CreateSelfSigned"/> and
+    /// <see cref="RotatingCertificateAuthority.Rotate"/>) when the key itself must change.</para>
+    /// <para>The returned authority holds its own copy of the key: disposing either authority leaves the other
+    /// usable.</para>
+    /// </remarks>
+    /// <param name="lifetime">How long the renewed root is valid; positive.</param>
+    /// <param name="timeProvider">The clock of NotBefore; the system clock when null.</param>
+    /// <returns>The renewed authority (the caller owns it).</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="lifetime"/> is not positive.</exception>
+    /// <exception cref="InvalidOperationException">This authority signs with an intermediate (a plugged-in CA), not
+    /// with a self-signed root: such a root is renewed by whoever holds its key.</exception>
+    public CertificateAuthority RenewSelfSigned(TimeSpan lifetime, TimeProvider? timeProvider = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lifetime, TimeSpan.Zero);
+        if (CertificateChain.Count != 1
+            || !SigningCertificate.SubjectName.RawData.AsSpan().SequenceEqual(SigningCertificate.IssuerName.RawData))
+        {
+            throw new InvalidOperationException(
+                $"Only a self-signed root can be renewed here; this CA signs with {SigningCertificate.Subject}, issued by {SigningCertificate.Issuer}.");
+        }
+        var now = Truncate((timeProvider ?? TimeProvider.System).GetUtcNow());
+        AsymmetricAlgorithm key = _key switch
+        {
+            ECDsa ecdsa => CopyEcdsa(ecdsa),
+            RSA rsa => CopyRsa(rsa),
+            _ => throw new NotSupportedException($"CA key type {_key.GetType().Name} is not supported."),
+        };
+        try
+        {
+            var subject = new X500DistinguishedName(SigningCertificate.SubjectName.RawData);
+            var root = BuildSelfSigned(key, subject, now, now + lifetime);
+            return new CertificateAuthority(key, root, [root]);
+        }
+        catch
+        {
+            key.Dispose();
+            throw;
+        }
+
+        static ECDsa CopyEcdsa(ECDsa source)
+        {
+            var copy = ECDsa.Create();
+            copy.ImportParameters(source.ExportParameters(includePrivateParameters: true));
+            return copy;
+        }
+
+        static RSA CopyRsa(RSA source)
+        {
+            var copy = RSA.Create();
+            copy.ImportParameters(source.ExportParameters(includePrivateParameters: true));
+            return copy;
         }
     }
 
@@ -247,6 +300,26 @@ public sealed class CertificateAuthority : IDisposable
         {
             certificate.Dispose(); // the first is SigningCertificate
         }
+    }
+
+    /// <summary>A root certificate for <paramref name="key"/>: cA, keyCertSign and cRLSign, a subject key
+    /// identifier, a random serial. Shared by creation and renewal, so a renewed root has the extensions a created
+    /// one has.</summary>
+    private static X509Certificate2 BuildSelfSigned(AsymmetricAlgorithm key, X500DistinguishedName subject, DateTimeOffset notBefore,
+        DateTimeOffset notAfter)
+    {
+        var request = key switch
+        {
+            ECDsa ecdsa => new CertificateRequest(subject, ecdsa, ecdsa.KeySize > 256 ? HashAlgorithmName.SHA384 : HashAlgorithmName.SHA256),
+            _ => new CertificateRequest(subject, (RSA)key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1),
+        };
+        // X.509-SVID 4.1: a signing certificate sets cA=true and keyCertSign; cRLSign is allowed.
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, critical: true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, critical: true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
+
+        using var withKey = request.CreateSelfSigned(notBefore, notAfter);
+        return X509CertificateLoader.LoadCertificate(withKey.RawData);
     }
 
     /// <summary>Certificates carry whole seconds; working in seconds keeps computed and encoded times equal.</summary>

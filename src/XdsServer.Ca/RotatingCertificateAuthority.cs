@@ -115,6 +115,30 @@ public sealed class RotatingCertificateAuthority : IDisposable
         TrustBundleChanged?.Invoke(this, args);
     }
 
+    /// <summary>
+    /// Makes <paramref name="next"/>, whose root is the current root, the signing authority now: a new
+    /// intermediate (or key) under the same root, such as a plugged-in CA re-issued by its root. The trust bundle
+    /// is unchanged, so no event is raised; certificates issued before keep verifying, as they chain to the same
+    /// root.
+    /// </summary>
+    /// <param name="next">The authority that signs from now on.</param>
+    /// <exception cref="ArgumentException"><paramref name="next"/> has another root (that is a <see cref="Rotate"/>).</exception>
+    public void ReplaceSigner(CertificateAuthority next)
+    {
+        ArgumentNullException.ThrowIfNull(next);
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (!next.RootCertificate.RawDataMemory.Span.SequenceEqual(_current.RootCertificate.RawDataMemory.Span))
+            {
+                throw new ArgumentException("The new authority has another root; a new root is a rotation (Rotate).", nameof(next));
+            }
+            _current = next;
+            _owned.Add(next);
+            _issuer = new WorkloadCertificateIssuer(next, _options, _timeProvider);
+        }
+    }
+
     /// <inheritdoc/>
     public void Dispose()
     {

@@ -1,5 +1,6 @@
 using k8s;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using XdsServer;
 using XdsServer.Ca;
@@ -40,16 +41,21 @@ public static class KubernetesCaServiceCollectionExtensions
 
     /// <summary>
     /// Makes the CA's root come from Kubernetes (see <see cref="KubernetesCaRootStore"/>): registers the
-    /// <see cref="RotatingCertificateAuthority"/> as loaded (or created once among all replicas) from a Secret. Call it
+    /// <see cref="RotatingCertificateAuthority"/> as loaded (or created once among all replicas) from a Secret, and a
+    /// <see cref="KubernetesCaRootRotator"/> (a hosted service, also resolvable as itself) that keeps it on the
+    /// Secret's root and renews a self-signed root before it ends, one replica at a time. Call it
     /// <em>before</em> <c>AddCertificateAuthority</c>, and leave that method's <c>Folder</c> unset:
     /// <c>AddCertificateAuthority</c> registers its own root with <c>TryAddSingleton</c>, so the registration made
     /// here first takes precedence, while its authenticators, token file and health check still apply.
     /// </summary>
-    /// <remarks>The first resolve of <see cref="RotatingCertificateAuthority"/> blocks until the root is loaded,
-    /// created, or the wait (<see cref="KubernetesCaRootOptions.WaitTimeout"/>) ends; a failure there (a malformed
+    /// <remarks>The first resolve of <see cref="RotatingCertificateAuthority"/> (at the latest when the host starts
+    /// its hosted services, the rotator among them) blocks until the root is loaded, created, or the wait
+    /// (<see cref="KubernetesCaRootOptions.WaitTimeout"/>) ends; a failure there (a malformed
     /// Secret, no RBAC permission) throws, so the host fails to start rather than sign under a root of its own. When
     /// <see cref="KubernetesCaRootOptions.Authority"/> is null, the root created is the one <c>AddCertificateAuthority</c>
-    /// describes (its trust domain and key), and its workload lifetimes apply.</remarks>
+    /// describes (its trust domain and key), and its workload lifetimes apply (the longest of them sets how long a
+    /// rotated-out root stays trusted). The rotator's checks begin when the host starts; <see cref="KubernetesCaRootStore"/>
+    /// is registered too, and disposed with the container.</remarks>
     /// <param name="builder">The xDS server builder.</param>
     /// <param name="configure">Sets the namespace, Secret and Lease names, replica id and client.</param>
     /// <returns>The builder, for chaining.</returns>
@@ -83,12 +89,23 @@ public static class KubernetesCaServiceCollectionExtensions
             {
                 options.Client = shared;
             }
-            var clock = sp.GetRequiredService<TimeProvider>();
-            using var store = new KubernetesCaRootStore(options, clock, sp.GetService<ILogger<KubernetesCaRootStore>>());
+            return new KubernetesCaRootStore(options, sp.GetRequiredService<TimeProvider>(), sp.GetService<ILogger<KubernetesCaRootStore>>());
+        });
+        services.AddSingleton(sp =>
+        {
+            var store = sp.GetRequiredService<KubernetesCaRootStore>();
             // A DI factory is synchronous; this runs once, at the first resolve, before anything is signed.
             var authority = store.LoadOrCreateAsync(CancellationToken.None).GetAwaiter().GetResult();
-            return new RotatingCertificateAuthority(authority, host?.Workload, clock);
+            return new RotatingCertificateAuthority(authority, sp.GetService<CertificateAuthorityHostOptions>()?.Workload, sp.GetRequiredService<TimeProvider>());
         });
+        services.AddSingleton(sp =>
+        {
+            var authority = sp.GetRequiredService<RotatingCertificateAuthority>(); // loads first: the rotator starts from that load
+            return new KubernetesCaRootRotator(sp.GetRequiredService<KubernetesCaRootStore>(), authority,
+                sp.GetService<CertificateAuthorityHostOptions>()?.Workload, sp.GetRequiredService<TimeProvider>(),
+                sp.GetService<ILogger<KubernetesCaRootRotator>>());
+        });
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<KubernetesCaRootRotator>());
         return builder;
     }
 }

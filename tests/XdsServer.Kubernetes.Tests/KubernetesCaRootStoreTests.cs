@@ -73,6 +73,36 @@ public sealed class KubernetesCaRootStoreTests : IAsyncLifetime
         Assert.Null(_stub.GetLease(Ns, "xds-ca-root")); // nothing to create, so no Lease taken
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_cacerts_Secret_in_the_tls_crt_form_loads_as_a_plugged_in_intermediate(bool tlsCrtHoldsTheChain)
+    {
+        var cacerts = TestPki.PluggedIntermediate(_clock, out var rootPem, out var intermediatePem);
+        _stub.PutSecret(Ns, "cacerts", TestPki.TlsForm(cacerts, tlsCrtHoldsTheChain));
+        using var store = Store("replica-a");
+
+        using var authority = await store.LoadOrCreateAsync(CancellationToken.None).WaitAsync(Bound);
+
+        Assert.Equal(intermediatePem.Trim(), authority.CertificateChainPem[0].Trim());
+        Assert.Equal(rootPem.Trim(), authority.RootCertificatePem.Trim());
+        Assert.Equal(2, authority.CertificateChain.Count);
+        Assert.Equal(0, _stub.SecretCreates);
+    }
+
+    [Fact]
+    public async Task A_malformed_tls_key_is_refused_naming_the_Secrets_keys()
+    {
+        var files = TestPki.TlsForm(TestPki.PluggedIntermediate(_clock, out _, out _), withChain: false);
+        files["tls.key"] = "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n";
+        _stub.PutSecret(Ns, "cacerts", files);
+        using var store = Store("replica-a");
+
+        var ex = await Assert.ThrowsAsync<InvalidDataException>(() => store.LoadOrCreateAsync(CancellationToken.None).WaitAsync(Bound));
+
+        Assert.Contains("Secret istio-system/cacerts (tls.crt, tls.key and ca.crt read as", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task An_existing_istio_ca_secret_is_loaded_without_creating_anything()
     {

@@ -1,6 +1,7 @@
 using System.Text;
 using k8s.Models;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;
 using XdsServer.Ca;
 using XdsServer.Kubernetes.Tests.Stubs;
@@ -57,6 +58,24 @@ public sealed class KubernetesCaServiceCollectionTests : IAsyncLifetime
         var stored = Encoding.UTF8.GetString(_stub.GetSecret("istio-system", "istio-ca-secret")!.Data["ca-cert.pem"]);
         Assert.Equal(stored.Trim(), ca.Current.RootCertificatePem.Trim());
         Assert.Contains("O=example.org", ca.Current.RootCertificate.Subject, StringComparison.Ordinal); // AddCertificateAuthority's root options
+    }
+
+    [Fact]
+    public async Task AddKubernetesCaRoot_registers_the_root_rotator_as_a_hosted_service()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(_clock);
+        services.AddLogging();
+        services.AddXdsServer()
+            .AddKubernetesCaRoot(o => o.KubeConfigPath = _stub.KubeConfigPath)
+            .AddCertificateAuthority(_ => { });
+        await using var provider = services.BuildServiceProvider();
+
+        var rotator = Assert.Single(provider.GetServices<IHostedService>().OfType<KubernetesCaRootRotator>());
+
+        Assert.Same(provider.GetRequiredService<KubernetesCaRootRotator>(), rotator);
+        Assert.Equal(KubernetesCaRootCheckResult.Unchanged, await rotator.CheckAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(1, _stub.SecretCreates);
     }
 
     [Fact]

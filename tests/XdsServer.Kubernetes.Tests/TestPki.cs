@@ -10,6 +10,12 @@ internal static class TestPki
     public static Dictionary<string, string> PluggedIntermediate(TimeProvider clock, out string rootPem, out string intermediatePem)
     {
         using var root = CertificateAuthority.CreateSelfSigned(new CertificateAuthorityOptions { TrustDomain = "plugged.example" }, clock);
+        return Intermediate(root, clock, out rootPem, out intermediatePem);
+    }
+
+    /// <summary>An intermediate (valid 365 days) signed by <paramref name="root"/>, in the cacerts shape.</summary>
+    public static Dictionary<string, string> Intermediate(CertificateAuthority root, TimeProvider clock, out string rootPem, out string intermediatePem)
+    {
         var rootFiles = root.ExportPem();
         using var rootWithKey = X509Certificate2.CreateFromPem(rootFiles[CaCertsFolder.CaCertFile], rootFiles[CaCertsFolder.CaKeyFile]);
 
@@ -32,10 +38,19 @@ internal static class TestPki
         };
     }
 
-    /// <summary>A self-signed root in the istio-ca-secret shape: ca-cert.pem and ca-key.pem only.</summary>
-    public static Dictionary<string, string> SelfSigned(TimeProvider clock, out string rootPem)
+    /// <summary>The cacerts files of <see cref="PluggedIntermediate"/> in the cert-manager form: tls.crt (the
+    /// intermediate, followed by the root when <paramref name="withChain"/>), tls.key and ca.crt.</summary>
+    public static Dictionary<string, string> TlsForm(Dictionary<string, string> cacerts, bool withChain) => new()
     {
-        using var root = CertificateAuthority.CreateSelfSigned(timeProvider: clock);
+        ["tls.crt"] = withChain ? cacerts[CaCertsFolder.CertChainFile] : cacerts[CaCertsFolder.CaCertFile],
+        ["tls.key"] = cacerts[CaCertsFolder.CaKeyFile],
+        ["ca.crt"] = cacerts[CaCertsFolder.RootCertFile],
+    };
+
+    /// <summary>A self-signed root in the istio-ca-secret shape: ca-cert.pem and ca-key.pem only.</summary>
+    public static Dictionary<string, string> SelfSigned(TimeProvider clock, out string rootPem, TimeSpan? lifetime = null)
+    {
+        using var root = CertificateAuthority.CreateSelfSigned(new CertificateAuthorityOptions { RootLifetime = lifetime ?? TimeSpan.FromDays(3650) }, clock);
         var files = root.ExportPem();
         rootPem = root.RootCertificatePem;
         return new Dictionary<string, string>

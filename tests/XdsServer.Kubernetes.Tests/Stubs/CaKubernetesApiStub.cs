@@ -11,8 +11,8 @@ namespace XdsServer.Kubernetes.Tests.Stubs;
 
 /// <summary>
 /// Fakes the few request/response endpoints of the Kubernetes API server that the CA uses: TokenReview create,
-/// Secret get/create (409 when it exists) and Lease get/create/replace (409 on a stale resourceVersion). No list,
-/// no watch. Runs on 127.0.0.1 on a free port and writes a kubeconfig pointing at itself; requests without that
+/// Secret get/create (409 when it exists)/replace (409 on a stale resourceVersion) and Lease get/create/replace
+/// (409 on a stale resourceVersion). No list, no watch. Can fail the next requests with a status. Runs on 127.0.0.1 on a free port and writes a kubeconfig pointing at itself; requests without that
 /// kubeconfig's bearer token are refused with 401.
 /// </summary>
 internal sealed class CaKubernetesApiStub : IAsyncDisposable
@@ -26,6 +26,12 @@ internal sealed class CaKubernetesApiStub : IAsyncDisposable
     private int _tokenReviews;
     private int _secretCreates;
     private int _secretConflicts;
+    private int _secretReplaces;
+    private int _secretReplaceConflicts;
+    private int _failuresLeft;
+    private int _failureStatus;
+    private TaskCompletionSource? _heldSecretReplace;
+    private TaskCompletionSource? _secretReplaceGate;
     private TaskCompletionSource? _heldCreate;
     private TaskCompletionSource? _heldReplace;
     private TaskCompletionSource? _createGate; // kept after the held request took _heldCreate, to release it
@@ -54,6 +60,18 @@ internal sealed class CaKubernetesApiStub : IAsyncDisposable
     public int SecretCreates => Volatile.Read(ref _secretCreates);
 
     public int SecretConflicts => Volatile.Read(ref _secretConflicts);
+
+    /// <summary>When set, every Secret replace is answered with this status (such as 403) and nothing is stored.</summary>
+    public int? RefuseSecretReplacesWith { get; set; }
+
+    /// <summary>Secret replaces stored (not counting those refused with 409).</summary>
+    public int SecretReplaces => Volatile.Read(ref _secretReplaces);
+
+    /// <summary>Secret replaces refused with 409 Conflict (a stale resourceVersion).</summary>
+    public int SecretReplaceConflicts => Volatile.Read(ref _secretReplaceConflicts);
+
+    /// <summary>Completed when the held Secret replace (see <see cref="HoldNextSecretReplace"/>) has arrived.</summary>
+    public TaskCompletionSource SecretReplaceArrived { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Completed when the held Secret create (see <see cref="HoldNextSecretCreate"/>) has arrived.</summary>
     public TaskCompletionSource SecretCreateArrived { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -101,6 +119,20 @@ internal sealed class CaKubernetesApiStub : IAsyncDisposable
 
     public void ReleaseHeldLeaseReplace() => _replaceGate?.TrySetResult();
 
+    /// <summary>Holds the next Secret replace until <see cref="ReleaseHeldSecretReplace"/>; its resourceVersion is
+    /// checked only then.</summary>
+    public void HoldNextSecretReplace() =>
+        _heldSecretReplace = _secretReplaceGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void ReleaseHeldSecretReplace() => _secretReplaceGate?.TrySetResult();
+
+    /// <summary>Answers the next <paramref name="count"/> Secret and Lease requests with <paramref name="status"/>.</summary>
+    public void FailNextRequests(int count, int status)
+    {
+        Volatile.Write(ref _failureStatus, status);
+        Volatile.Write(ref _failuresLeft, count);
+    }
+
     public void PutSecret(string @namespace, string name, IReadOnlyDictionary<string, string> data) =>
         _secrets[Key(@namespace, name)] = new V1Secret
         {
@@ -118,6 +150,7 @@ internal sealed class CaKubernetesApiStub : IAsyncDisposable
     {
         _createGate?.TrySetResult();
         _replaceGate?.TrySetResult();
+        _secretReplaceGate?.TrySetResult();
         await LoopbackHost.StopAsync(_app);
         File.Delete(KubeConfigPath);
     }
@@ -133,6 +166,11 @@ internal sealed class CaKubernetesApiStub : IAsyncDisposable
             if (context.Request.Headers.Authorization != "Bearer " + ClientToken)
             {
                 await Status(context, StatusCodes.Status401Unauthorized, "Unauthorized");
+                return;
+            }
+            if (!context.Request.Path.StartsWithSegments("/apis/authentication.k8s.io") && TakeFailure() is { } failure)
+            {
+                await Status(context, failure, "InjectedFailure");
                 return;
             }
             try
@@ -152,6 +190,7 @@ internal sealed class CaKubernetesApiStub : IAsyncDisposable
                 ? Json(context, StatusCodes.Status200OK, secret)
                 : Status(context, StatusCodes.Status404NotFound, "NotFound")));
         app.MapPost("/api/v1/namespaces/{ns}/secrets", (RequestDelegate)CreateSecretAsync);
+        app.MapPut("/api/v1/namespaces/{ns}/secrets/{name}", (RequestDelegate)ReplaceSecretAsync);
         app.MapGet("/apis/coordination.k8s.io/v1/namespaces/{ns}/leases/{name}", (RequestDelegate)(context =>
             _leases.TryGetValue(Key(Route(context, "ns"), Route(context, "name")), out var lease)
                 ? Json(context, StatusCodes.Status200OK, lease)
@@ -194,6 +233,52 @@ internal sealed class CaKubernetesApiStub : IAsyncDisposable
             return;
         }
         await Json(context, StatusCodes.Status201Created, secret);
+    }
+
+    private async Task ReplaceSecretAsync(HttpContext context)
+    {
+        var secret = await Read<V1Secret>(context);
+        if (RefuseSecretReplacesWith is { } refused)
+        {
+            await Status(context, refused, "Refused");
+            return;
+        }
+        if (Interlocked.Exchange(ref _heldSecretReplace, null) is { } held)
+        {
+            SecretReplaceArrived.TrySetResult();
+            await held.Task;
+        }
+        var key = Key(Route(context, "ns"), Route(context, "name"));
+        bool conflict;
+        lock (_leaseLock)
+        {
+            conflict = !_secrets.TryGetValue(key, out var current) || current.Metadata.ResourceVersion != secret.Metadata.ResourceVersion;
+            if (!conflict)
+            {
+                secret.Metadata.ResourceVersion = NextVersion();
+                _secrets[key] = secret;
+            }
+        }
+        Interlocked.Increment(ref conflict ? ref _secretReplaceConflicts : ref _secretReplaces);
+        await (conflict
+            ? Status(context, StatusCodes.Status409Conflict, "Conflict")
+            : Json(context, StatusCodes.Status200OK, secret));
+    }
+
+    private int? TakeFailure()
+    {
+        while (true)
+        {
+            var left = Volatile.Read(ref _failuresLeft);
+            if (left <= 0)
+            {
+                return null;
+            }
+            if (Interlocked.CompareExchange(ref _failuresLeft, left - 1, left) == left)
+            {
+                return Volatile.Read(ref _failureStatus);
+            }
+        }
     }
 
     private async Task WriteLeaseAsync(HttpContext context, bool create)
