@@ -33,6 +33,23 @@ public class SotwWatchTests
     }
 
     [Fact]
+    public void A_wildcard_subscriber_of_an_empty_listener_set_is_told_there_are_none()
+    {
+        using var cache = new SnapshotCache();
+        cache.SetSnapshot("n", Snapshot.CreateBuilder().Include(TypeUrls.Listener).Include(TypeUrls.ClusterLoadAssignment).Build());
+
+        // Full-state type, wildcard: an empty answer, so an Envoy can finish initialising.
+        Receive(cache, Sotw(EnvoyResourceTypes.Listener), out var response);
+        Assert.Empty(Names.Of(response));
+
+        // Named subscriptions to nothing that exists, and non-full-state types, still wait for something to exist.
+        using var named = Probe.Open(cache, "n", Sotw(EnvoyResourceTypes.Listener, "l1"));
+        Assert.Null(named.Response);
+        using var endpoints = Probe.Open(cache, "n", Sotw(EnvoyResourceTypes.ClusterLoadAssignment, "*"));
+        Assert.Null(endpoints.Response);
+    }
+
+    [Fact]
     public void Named_request_gets_only_what_it_names_and_a_missing_name_is_simply_absent()
     {
         using var cache = new SnapshotCache();

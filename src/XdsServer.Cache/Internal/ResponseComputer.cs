@@ -35,7 +35,11 @@ internal static class ResponseComputer
             // names asked for that do not exist.
             var all = FullState(subscription, current);
             var missing = state.IsDelta ? Missing(subscription, current, all.Count) : [];
-            return all.Count == 0 && missing.Count == 0 ? null : new WatchResponse(state, current, all, missing);
+            // An empty answer still says something to a SotW wildcard subscriber of a full-state type: "there are
+            // none" (as istiod answers), which lets an Envoy finish initialising instead of waiting out its
+            // initial_fetch_timeout. Otherwise nothing is sent until something exists.
+            var emptyStateMatters = !state.IsDelta && subscription.IsWildcard && current.Type.FullStateInSotw;
+            return all.Count == 0 && missing.Count == 0 && !emptyStateMatters ? null : new WatchResponse(state, current, all, missing);
         }
 
         List<XdsResource>? changed = null;
