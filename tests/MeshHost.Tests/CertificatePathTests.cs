@@ -26,6 +26,14 @@ public sealed class CertificatePathTests : IDisposable
         _manifests = Directory.CreateDirectory(Path.Combine(_folder.FullName, "manifests")).FullName;
         File.WriteAllText(Path.Combine(_manifests, "reviews.yaml"), """
             apiVersion: v1
+            kind: Service
+            metadata: {name: reviews, namespace: bookinfo}
+            spec:
+              clusterIP: 10.96.0.20
+              selector: {app: reviews}
+              ports: [{name: http, port: 9080, targetPort: 8080}]
+            ---
+            apiVersion: v1
             kind: Pod
             metadata: {name: reviews-v1, namespace: bookinfo, labels: {app: reviews}}
             spec: {serviceAccountName: bookinfo-reviews}
@@ -40,7 +48,10 @@ public sealed class CertificatePathTests : IDisposable
     [Fact]
     public async Task A_sidecar_gets_its_service_accounts_certificate_by_CreateCertificate_and_over_SDS()
     {
-        await using var host = await InProcessMeshHost.StartAsync(["--urls", "http://127.0.0.1:0", "--manifests", _manifests, "--ca-tokens", _tokens]);
+        // The stand-in generator: with the builders' stubs a sidecar's cluster set is empty, and an empty set is not
+        // answered (src/XdsServer.Cache/Internal/ResponseComputer.cs).
+        await using var host = await InProcessMeshHost.StartAsync(["--urls", "http://127.0.0.1:0", "--manifests", _manifests, "--ca-tokens", _tokens],
+            new MeshHost.Push.MeshPublisherOptions { Generate = TestNodes.ClusterPerServicePort });
         var bearer = new Metadata { { "authorization", "Bearer " + Token } };
 
         // CreateCertificate as istio-agent sends it: a CSR, a lifetime, and the cluster id in the request metadata.
@@ -69,7 +80,7 @@ public sealed class CertificatePathTests : IDisposable
         {
             await proxy.SendAsync(TypeUrls.Cluster);
             var clusters = await proxy.NextAsync("the sidecar's clusters");
-            Assert.Equal(TypeUrls.Cluster, clusters.TypeUrl);
+            Assert.Equal("outbound|9080||reviews.bookinfo.svc.cluster.local", Assert.Single(clusters.Resources).Unpack<Envoy.Config.Cluster.V3.Cluster>().Name);
             await proxy.AckAsync(clusters);
             await proxy.SendAsync(TypeUrls.Secret, ["default", "ROOTCA"], withNode: false);
             var secrets = await proxy.NextAsync("the workload secrets");
