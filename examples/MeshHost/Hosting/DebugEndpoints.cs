@@ -1,0 +1,132 @@
+using System.Reflection;
+using System.Text;
+using System.Text.Json;
+using Google.Protobuf;
+using Google.Protobuf.Reflection;
+using MeshHost.Push;
+using XdsServer;
+using XdsServer.Cache;
+
+namespace MeshHost.Hosting;
+
+/// <summary>
+/// The operator's view of the mesh (istiod's <c>/debug/*</c>, reduced): <c>/debug/problems</c> (the Istio objects
+/// the generator could not use, and why), <c>/debug/proxies</c> (who is connected) and
+/// <c>/debug/config_dump?proxy=&lt;node id&gt;</c> (what one proxy is served, as proto3 JSON). They tell who runs
+/// what where, so only callers on this machine may read them (<see cref="IsAllowed"/>); others get 403.
+/// </summary>
+public static class DebugEndpoints
+{
+    private static readonly Lazy<JsonFormatter> Formatter = new(() => new JsonFormatter(JsonFormatter.Settings.Default
+        .WithTypeRegistry(EnvoyTypes()).WithIndentation()));
+
+    /// <summary>Whether a caller may read the debug endpoints: only a local one, both ends of the connection on
+    /// loopback or a Unix domain socket (<see cref="TransportSecurity.IsLoopback"/>: the local end proves it, which
+    /// forwarded headers cannot rewrite). Behind a reverse proxy on this machine every caller looks local: do not
+    /// expose the HTTP port through one.</summary>
+    /// <param name="context">The request.</param>
+    public static bool IsAllowed(HttpContext context) => TransportSecurity.IsLoopback(context);
+
+    /// <summary>Maps <c>/debug/problems</c>, <c>/debug/proxies</c> and <c>/debug/config_dump</c>.</summary>
+    /// <param name="endpoints">The host's endpoints.</param>
+    /// <returns>The group's builder.</returns>
+    public static RouteGroupBuilder MapMeshDebug(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var group = endpoints.MapGroup("/debug");
+        group.AddEndpointFilter(async (context, next) => IsAllowed(context.HttpContext)
+            ? await next(context).ConfigureAwait(false)
+            : Results.Text("the debug endpoints answer callers on this machine only (loopback)\n", "text/plain", statusCode: StatusCodes.Status403Forbidden));
+        group.MapGet("/problems", (MeshPublisher publisher) => Results.Json(publisher.Problems.Select(p => new
+        {
+            kind = p.Key.Kind,
+            @namespace = p.Key.Namespace,
+            name = p.Key.Name,
+            reason = p.Reason,
+        })));
+        group.MapGet("/proxies", (MeshPublisher publisher) => Results.Json(publisher.Proxies.Select(p => new
+        {
+            nodeId = p.Proxy.NodeId,
+            type = p.Proxy.Type.ToString().ToLowerInvariant(),
+            @namespace = p.Proxy.Namespace,
+            pod = p.Proxy.PodName,
+            ips = p.Proxy.IpAddresses,
+            serviceAccount = p.Proxy.ServiceAccount,
+            labels = p.Proxy.Labels,
+            istioVersion = p.Proxy.IstioVersion,
+            generator = p.Proxy.Generator,
+            streams = p.Streams,
+            generation = p.Generation,
+        })));
+        group.MapGet("/config_dump", (string? proxy, SnapshotCache cache) =>
+        {
+            if (string.IsNullOrEmpty(proxy))
+            {
+                return Results.Text("name the proxy: /debug/config_dump?proxy=<node id> (see /debug/proxies)\n", "text/plain", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            return cache.TryGetSnapshot(proxy, out var snapshot)
+                ? Results.Text(ConfigDump(proxy, snapshot), "application/json")
+                : Results.Text($"no configuration for proxy '{proxy}': it is not connected, or nothing was generated for it yet\n", "text/plain",
+                    statusCode: StatusCodes.Status404NotFound);
+        });
+        return group;
+    }
+
+    /// <summary>A proxy's snapshot as JSON: <c>{"proxy": id, "resources": {typeUrl: {"version": v, "items": [...]}}}</c>,
+    /// each item in proto3 JSON. A sensitive type (secrets) is listed by name only; mesh snapshots hold none.</summary>
+    /// <param name="nodeId">The proxy's node id.</param>
+    /// <param name="snapshot">Its snapshot.</param>
+    public static string ConfigDump(string nodeId, Snapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(nodeId);
+        ArgumentNullException.ThrowIfNull(snapshot);
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteString("proxy", nodeId);
+            json.WriteStartObject("resources");
+            foreach (var set in snapshot.ResourceSets.OrderBy(s => s.Type.AdsOrder))
+            {
+                json.WriteStartObject(set.TypeUrl);
+                json.WriteString("version", set.Version);
+                json.WriteStartArray("items");
+                foreach (var resource in set.Sorted)
+                {
+                    if (set.Type.Sensitive)
+                    {
+                        json.WriteStartObject();
+                        json.WriteString("name", resource.Name);
+                        json.WriteString("redacted", "sensitive type: the payload is never shown");
+                        json.WriteEndObject();
+                    }
+                    else
+                    {
+                        json.WriteRawValue(Formatter.Value.Format(resource.Message), skipInputValidation: true);
+                    }
+                }
+
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
+
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    /// <summary>Every message type of the generated Envoy API, for the proto3 JSON of typed configs (<c>Any</c>).</summary>
+    private static TypeRegistry EnvoyTypes()
+    {
+        var files = typeof(Envoy.Service.Discovery.V3.DiscoveryRequest).Assembly.GetTypes()
+            .Where(t => t.IsAbstract && t.IsSealed && t.Name.EndsWith("Reflection", StringComparison.Ordinal))
+            .Select(t => t.GetProperty("Descriptor", BindingFlags.Public | BindingFlags.Static)?.GetValue(null))
+            .OfType<FileDescriptor>()
+            .Append(Google.Protobuf.WellKnownTypes.Struct.Descriptor.File)
+            .ToArray();
+        return TypeRegistry.FromFiles(files);
+    }
+}
