@@ -26,6 +26,13 @@ namespace MeshHost.Tests.Simulation;
 /// additional_addresses and the HTTP codec type are not considered; weighted clusters are all resolved (an
 /// unknown or empty one is an error, although Envoy would fail only the share of requests it picks).
 /// </remarks>
+/// <example>
+/// <code>
+/// var sim = Simulator.For(context, proxy);   // or new Simulator(MeshGenerator.Generate(context, proxy))
+/// var result = sim.Run(new SimulatedCall { Address = "10.96.0.20", Port = 9080, Host = "reviews:9080", Path = "/x" });
+/// SimulationAssert.Matches(new SimulationExpectation { Cluster = "outbound|9080||reviews.default.svc.cluster.local" }, result);
+/// </code>
+/// </example>
 public sealed partial class Simulator
 {
     private const string TlsInspector = "envoy.filters.listener.tls_inspector";
