@@ -85,14 +85,14 @@ public static class ClusterDestinationRules
         return For(context, proxy, host, service?.Key.Namespace ?? string.Empty);
     }
 
-    /// <summary>The service named <paramref name="host"/> visible to <paramref name="proxy"/>: the one in its own
-    /// namespace first, else the first exported to it.</summary>
+    /// <summary>The service named <paramref name="host"/> visible to <paramref name="proxy"/>: the first exported to
+    /// it in <see cref="PushContext.Services"/> order, the one whose clusters <see cref="ClusterBuilder.Build"/> keeps
+    /// when several services share a host.</summary>
     public static DiscoveredService? ServiceFor(PushContext context, Proxy proxy, string host)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(proxy);
-        var visible = context.ServicesByHost(host).Where(s => PushContext.IsExportedTo(s, proxy.Namespace)).ToList();
-        return visible.FirstOrDefault(s => s.Key.Namespace == proxy.Namespace) ?? visible.FirstOrDefault();
+        return context.ServicesByHost(host).FirstOrDefault(s => PushContext.IsExportedTo(s, proxy.Namespace));
     }
 
     private static ResolvedDestinationRule? Best(PushContext context, Proxy proxy, List<ResolvedDestinationRule> rules, string hostname)

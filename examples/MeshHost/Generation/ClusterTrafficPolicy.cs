@@ -51,7 +51,7 @@ public static class ClusterTrafficPolicy
         ApplyConnectionPool(context, draft, policy?.ConnectionPool ?? new ConnectionPoolSettings(), report);
         if (target.Outbound)
         {
-            ApplyH2Upgrade(draft, target.Port, policy?.ConnectionPool, report);
+            ApplyH2Upgrade(draft, policy?.ConnectionPool, report);
             ApplyOutlierDetection(draft.Cluster, policy?.OutlierDetection, report);
             ApplyLoadBalancer(draft.Cluster, policy?.LoadBalancer, report);
             ApplyTls(context, draft, policy?.Tls, target, report);
@@ -166,7 +166,7 @@ public static class ClusterTrafficPolicy
         }
     }
 
-    private static void ApplyH2Upgrade(ClusterDraft draft, ServicePort port, ConnectionPoolSettings? pool, Action<string> report)
+    private static void ApplyH2Upgrade(ClusterDraft draft, ConnectionPoolSettings? pool, Action<string> report)
     {
         // The mesh's h2UpgradePolicy is DO_NOT_UPGRADE (istiod's default), so only the rule's UPGRADE upgrades.
         switch (pool?.Http?.H2UpgradePolicy?.ToUpperInvariant())
@@ -178,7 +178,6 @@ public static class ClusterTrafficPolicy
                 return;
             default:
                 report($"connectionPool.http.h2UpgradePolicy: \"{pool.Http.H2UpgradePolicy}\" is not DEFAULT, DO_NOT_UPGRADE or UPGRADE; ignored");
-                _ = port;
                 return;
         }
     }
