@@ -234,6 +234,8 @@ public sealed class KubernetesTranslator
             ? SpecReader.StringMap(ws, "labels", "spec.workloadSelector")
             : FrozenDictionary<string, string>.Empty;
         var endpoints = SpecReader.Array(spec, "endpoints", "spec").Select(e => InlineEndpoint(e.Item, e.Path, ports)).ToList();
+        var resolution = SpecReader.String(spec, "resolution", "spec") is { Length: > 0 } r ? r.ToUpperInvariant() : "NONE";
+        var meshExternal = !string.Equals(SpecReader.String(spec, "location", "spec"), "MESH_INTERNAL", StringComparison.OrdinalIgnoreCase);
 
         var labels = Frozen(entry.Metadata?.Labels);
         List<RegistryObject> result = [];
@@ -250,6 +252,8 @@ public sealed class KubernetesTranslator
                 Addresses = addresses,
                 ExportTo = exportTo,
                 Selector = selector,
+                Resolution = resolution,
+                MeshExternal = meshExternal,
             });
             if (endpoints.Count > 0)
             {

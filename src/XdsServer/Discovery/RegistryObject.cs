@@ -36,6 +36,15 @@ public sealed record DiscoveredService : RegistryObject
     /// <summary>For a service that selects its workloads by label (a Kubernetes Service's selector, a ServiceEntry's
     /// workloadSelector); empty when it selects none.</summary>
     public IReadOnlyDictionary<string, string> Selector { get; init; } = FrozenDictionary<string, string>.Empty;
+
+    /// <summary>How a proxy resolves the service's endpoints, as an Istio ServiceEntry's <c>resolution</c> says
+    /// (<c>NONE</c>, its default, <c>STATIC</c>, <c>DNS</c>, <c>DNS_ROUND_ROBIN</c>); null for a Kubernetes Service,
+    /// whose endpoints the registry holds.</summary>
+    public string? Resolution { get; init; }
+
+    /// <summary>Whether the service is outside the mesh: an Istio ServiceEntry's <c>location</c> is
+    /// <c>MESH_EXTERNAL</c> (its default); false for a Kubernetes Service.</summary>
+    public bool MeshExternal { get; init; }
 }
 
 /// <summary>Where a workload runs, as Envoy's locality.</summary>
