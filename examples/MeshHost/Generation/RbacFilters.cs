@@ -44,17 +44,19 @@ public static class RbacFilters
     }
 
     /// <summary>The HTTP RBAC filters for <paramref name="proxy"/> (DENY first, then ALLOW); empty when no
-    /// AuthorizationPolicy applies. Memoised per (namespace, labels).</summary>
+    /// AuthorizationPolicy applies. Translated once per (namespace, labels); each call returns fresh copies, so
+    /// callers may change what they get.</summary>
     public static IReadOnlyList<HttpFilter> Http(PushContext context, Proxy proxy)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(proxy);
-        return context.Memo("rbac-http|" + ScopeKey(proxy), c =>
+        var filters = context.Memo("rbac-http|" + ScopeKey(proxy), c =>
             (IReadOnlyList<HttpFilter>)[.. Build(c, proxy, forTcp: false).Select(r => new HttpFilter
             {
                 Name = ListenerParts.HttpRbacName,
                 TypedConfig = Any.Pack(new HttpRbac { Rules = r }),
             })]);
+        return [.. filters.Select(f => f.Clone())];
     }
 
     /// <summary>The network RBAC filters for <paramref name="proxy"/>'s TCP chains (DENY first, then ALLOW).</summary>
@@ -62,9 +64,10 @@ public static class RbacFilters
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(proxy);
-        return context.Memo("rbac-tcp|" + ScopeKey(proxy), c =>
+        var filters = context.Memo("rbac-tcp|" + ScopeKey(proxy), c =>
             (IReadOnlyList<Filter>)[.. Build(c, proxy, forTcp: true).Select(r =>
                 ListenerParts.NetworkFilter(ListenerParts.NetworkRbacName, new NetworkRbac { Rules = r, StatPrefix = "tcp." }))]);
+        return [.. filters.Select(f => f.Clone())];
     }
 
     private static string ScopeKey(Proxy proxy) =>
