@@ -49,6 +49,7 @@ public class GatewayListenerTests
         var hcm = ListenerMesh.Hcm(Assert.Single(listener.FilterChains));
         Assert.Equal("http.80", hcm.Rds.RouteConfigName);
         Assert.True(hcm.UseRemoteAddress);
+        Assert.Equal("outbound_0.0.0.0_8080;", hcm.StatPrefix);
         Assert.Equal("envoy.filters.http.router", hcm.HttpFilters[^1].Name);
         Assert.Contains("http.80", set.RouteNames);
     }

@@ -50,7 +50,7 @@ public class InboundListenerTests
         Assert.Equal(2, chains.Count); // PERMISSIVE: mTLS and plaintext
         Assert.All(chains, c => Assert.Equal(8080u, c.FilterChainMatch.DestinationPort));
         var hcm = ListenerMesh.Hcm(chains[1]);
-        Assert.Equal("inbound_0.0.0.0_8080", hcm.StatPrefix);
+        Assert.Equal("inbound_0.0.0.0_8080;", hcm.StatPrefix);
         Assert.False(hcm.UseRemoteAddress);
         Assert.Equal(Hcm.Types.ForwardClientCertDetails.AppendForward, hcm.ForwardClientCertDetails);
         Assert.Equal(["envoy.filters.http.fault", "envoy.filters.http.cors", "envoy.filters.http.router"], hcm.HttpFilters.Select(f => f.Name));

@@ -109,7 +109,7 @@ public class ListenerTests
         Assert.Equal(TrafficDirection.Outbound, listener.TrafficDirection);
         Assert.Equal(9080u, listener.Address.SocketAddress.PortValue);
         var hcm = ListenerMesh.Hcm(Assert.Single(listener.FilterChains));
-        Assert.Equal("outbound_0.0.0.0_9080", hcm.StatPrefix);
+        Assert.Equal("outbound_0.0.0.0_9080;", hcm.StatPrefix);
         Assert.Equal("9080", hcm.Rds.RouteConfigName);
         Assert.NotNull(hcm.Rds.ConfigSource.Ads);
         Assert.Equal(ApiVersion.V3, hcm.Rds.ConfigSource.ResourceApiVersion);

@@ -70,7 +70,7 @@ public static class GatewayListeners
             if (plan.HttpRoute is { } rds)
             {
                 var hcm = ListenerParts.BuildHttpConnectionManager(ListenerClass.Gateway,
-                    "outbound_" + MeshNames.WildcardListener(plan.ListenPort), rds, routeConfig: null, http);
+                    ListenerParts.DelimitedStatPrefix("outbound_" + MeshNames.WildcardListener(plan.ListenPort)), rds, routeConfig: null, http);
                 var chain = new FilterChain();
                 chain.Filters.Add(ListenerParts.NetworkFilter(ListenerParts.HttpConnectionManagerName, hcm));
                 listener.FilterChains.Add(chain);
@@ -155,7 +155,7 @@ public static class GatewayListeners
         var rds = $"https.{number.ToString(CultureInfo.InvariantCulture)}.{server.Port.Name}.{gateway.Key.Name}.{gateway.Key.Namespace}";
         routes.Add(rds);
         var hcm = ListenerParts.BuildHttpConnectionManager(ListenerClass.Gateway,
-            "outbound_" + MeshNames.WildcardListener(listenPort), rds, routeConfig: null, authorization);
+            ListenerParts.DelimitedStatPrefix("outbound_" + MeshNames.WildcardListener(listenPort)), rds, routeConfig: null, authorization);
         var chain = new FilterChain
         {
             FilterChainMatch = new FilterChainMatch { ServerNames = { serverNames } },

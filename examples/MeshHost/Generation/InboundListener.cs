@@ -179,7 +179,7 @@ public static class InboundListener
             };
             if (option.Http)
             {
-                var statPrefix = cc.Passthrough ? cluster : "inbound_" + MeshNames.InboundChain(cc.TargetPort);
+                var statPrefix = ListenerParts.DelimitedStatPrefix(cc.Passthrough ? cluster : "inbound_" + MeshNames.InboundChain(cc.TargetPort));
                 var hcm = ListenerParts.BuildHttpConnectionManager(ListenerClass.SidecarInbound, statPrefix, rds: null,
                     RouteConfig(cc, cluster), RbacFilters.Http(context, proxy));
                 chain.Filters.Add(ListenerParts.NetworkFilter(ListenerParts.HttpConnectionManagerName, hcm));

@@ -74,6 +74,10 @@ public static class ListenerParts
     /// <summary>The wildcard address of (IPv4) listeners.</summary>
     public const string WildcardAddress = "0.0.0.0";
 
+    /// <summary>istiod's delimited stat prefix of an HTTP connection manager: the prefix and <c>;</c>, which its
+    /// stats tag extraction uses as the end of the name.</summary>
+    public static string DelimitedStatPrefix(string prefix) => prefix + ";";
+
     /// <summary>A TCP socket address.</summary>
     public static Address TcpAddress(string ip, int port) => new()
     {

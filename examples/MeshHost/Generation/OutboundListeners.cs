@@ -58,7 +58,7 @@ public static class OutboundListeners
             var rds = MeshNames.OutboundRoute(port);
             routes.Add(rds);
             var hcm = ListenerParts.BuildHttpConnectionManager(ListenerClass.SidecarOutbound,
-                "outbound_" + MeshNames.WildcardListener(port), rds, routeConfig: null, authorization: []);
+                ListenerParts.DelimitedStatPrefix("outbound_" + MeshNames.WildcardListener(port)), rds, routeConfig: null, authorization: []);
             var chain = new FilterChain();
             chain.Filters.Add(ListenerParts.NetworkFilter(ListenerParts.HttpConnectionManagerName, hcm));
             listeners.Add(Listener(MeshNames.WildcardListener(port), ListenerParts.WildcardAddress, port, chain));
