@@ -11,11 +11,20 @@ public sealed record ListenerSet(IReadOnlyList<ListenerProto> Listeners, IReadOn
 /// <summary>Builds a proxy's listeners: sidecar (virtualOutbound, virtualInbound, outbound per port) or gateway.</summary>
 public static class ListenerBuilder
 {
-    /// <summary>The listeners of <paramref name="proxy"/>.</summary>
+    /// <summary>The listeners of <paramref name="proxy"/>, in istiod's order: for a sidecar the outbound service
+    /// listeners, virtualOutbound, then virtualInbound (see <see cref="OutboundListeners"/> and
+    /// <see cref="InboundListener"/>); for a gateway one listener per server port (see <see cref="GatewayListeners"/>).</summary>
     public static ListenerSet Build(PushContext context, Proxy proxy)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(proxy);
-        return new ListenerSet([], []);
+        if (proxy.Type == ProxyType.Router)
+        {
+            return GatewayListeners.Build(context, proxy);
+        }
+        var (listeners, routes) = OutboundListeners.Build(context, proxy);
+        listeners.Add(OutboundListeners.VirtualOutbound(context, proxy));
+        listeners.Add(InboundListener.Build(context, proxy));
+        return new ListenerSet(listeners, routes);
     }
 }
