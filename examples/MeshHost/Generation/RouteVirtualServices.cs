@@ -1,0 +1,104 @@
+using MeshHost.Istio;
+using XdsServer.Discovery;
+
+namespace MeshHost.Generation;
+
+/// <summary>A VirtualService with its names resolved as istiod resolves them when it indexes config: hosts and
+/// destination hosts are FQDNs (short names relative to the VirtualService's namespace), gateways are
+/// <c>ns/name</c> or <c>mesh</c>.</summary>
+/// <param name="Config">The object.</param>
+/// <param name="Spec">The parsed spec.</param>
+/// <param name="Hosts">The resolved hosts, lower-case.</param>
+/// <param name="Gateways">The resolved gateways (<c>mesh</c> when the spec names none).</param>
+public sealed record ResolvedVirtualService(ConfigObject Config, VirtualServiceSpec Spec, IReadOnlyList<string> Hosts, IReadOnlySet<string> Gateways)
+{
+    /// <summary>The VirtualService's namespace.</summary>
+    public string Namespace => Config.Key.Namespace;
+
+    /// <summary>The VirtualService's name.</summary>
+    public string Name => Config.Key.Name;
+}
+
+/// <summary>The VirtualServices of a <see cref="PushContext"/>, resolved once and selected per gateway as istiod's
+/// virtual service index does.</summary>
+public static class RouteVirtualServices
+{
+    /// <summary>istiod's name for the sidecars as a "gateway" of a VirtualService.</summary>
+    public const string MeshGateway = "mesh";
+
+    /// <summary>Every VirtualService, resolved, in the context's config order (namespace/name: the registry holds no
+    /// creation time, which istiod would order by first).</summary>
+    public static IReadOnlyList<ResolvedVirtualService> All(PushContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.Memo("routes.virtualservices", c =>
+        {
+            var result = new List<ResolvedVirtualService>();
+            foreach (var (obj, spec) in c.Configs<VirtualServiceSpec>(IstioKinds.VirtualService))
+            {
+                var ns = obj.Key.Namespace;
+                var hosts = spec.Hosts.Where(h => !string.IsNullOrWhiteSpace(h))
+                    .Select(h => c.ResolveHost(h.Trim(), ns).ToLowerInvariant()).Distinct(StringComparer.Ordinal).ToList();
+                if (hosts.Count == 0)
+                {
+                    c.Report(obj.Key, "spec.hosts: a VirtualService needs at least one host");
+                    continue;
+                }
+                var gateways = ResolveGateways(spec.Gateways, ns);
+                result.Add(new ResolvedVirtualService(obj, spec, hosts, gateways));
+            }
+            return result;
+        });
+    }
+
+    /// <summary>The VirtualServices bound to <paramref name="gateway"/> (<c>ns/name</c> or <c>mesh</c>) that a proxy in
+    /// <paramref name="proxyNamespace"/> may use, in istiod's precedence: those private to the namespace
+    /// (<c>exportTo: .</c>) first, then those exported to it by name, then the public ones; config order within each.</summary>
+    public static IReadOnlyList<ResolvedVirtualService> ForGateway(PushContext context, string proxyNamespace, string gateway)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var candidates = All(context).Where(v => v.Gateways.Contains(gateway)).ToList();
+        var ordered = new List<ResolvedVirtualService>();
+        ordered.AddRange(candidates.Where(v => Visibility(v, proxyNamespace) == 0));
+        ordered.AddRange(candidates.Where(v => Visibility(v, proxyNamespace) == 1));
+        ordered.AddRange(candidates.Where(v => Visibility(v, proxyNamespace) == 2));
+        return ordered;
+    }
+
+    /// <summary>Resolves gateway references: <c>mesh</c> stays, <c>ns/name</c> stays, a bare name is in
+    /// <paramref name="namespace"/>; none means <c>mesh</c>.</summary>
+    public static IReadOnlySet<string> ResolveGateways(IEnumerable<string> gateways, string @namespace)
+    {
+        ArgumentNullException.ThrowIfNull(gateways);
+        var set = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var g in gateways)
+        {
+            if (string.IsNullOrWhiteSpace(g))
+            {
+                continue;
+            }
+            var name = g.Trim();
+            set.Add(name == MeshGateway || name.Contains('/', StringComparison.Ordinal) ? name : $"{@namespace}/{name}");
+        }
+        if (set.Count == 0)
+        {
+            set.Add(MeshGateway);
+        }
+        return set;
+    }
+
+    // 0: private to the proxy's namespace, 1: exported to it by name, 2: public, 3: not visible.
+    private static int Visibility(ResolvedVirtualService vs, string proxyNamespace)
+    {
+        var exportTo = vs.Spec.ExportTo;
+        if (exportTo.Count == 0 || exportTo.Contains("*"))
+        {
+            return 2;
+        }
+        if (exportTo.Contains(".") && vs.Namespace == proxyNamespace)
+        {
+            return 0;
+        }
+        return exportTo.Contains(proxyNamespace) ? 1 : 3;
+    }
+}
