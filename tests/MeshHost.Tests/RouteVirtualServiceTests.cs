@@ -448,4 +448,56 @@ public class RouteVirtualServiceTests
         Assert.Equal(TimeSpan.FromSeconds(1), Assert.Single(Host(config, "ratings.bookinfo.svc.cluster.local:9080").Routes).Route_.Timeout.ToTimeSpan());
         Assert.Equal("default", Assert.Single(Host(config, "productpage.frontend.svc.cluster.local:9080").Routes).Name);
     }
+
+    [Fact]
+    public async Task A_delegate_virtual_service_replaces_the_root_route_narrowed_by_its_match()
+    {
+        var context = await MeshFixture.LoadAsync(Mesh + ReviewsVs("""
+              - name: api
+                match: [{uri: {prefix: /api}}]
+                timeout: 4s
+                delegate: {name: reviews-api}
+              - name: missing
+                delegate: {name: nowhere}
+              - route: [{destination: {host: reviews, subset: v1}}]
+            """) + """
+
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: reviews-api, namespace: bookinfo}
+            spec:
+              http:
+              - name: v2
+                match: [{uri: {prefix: /api/v2}, headers: {x-canary: {exact: "1"}}}]
+                route: [{destination: {host: reviews, subset: v2}}]
+              - name: outside
+                match: [{uri: {prefix: /other}}]
+                route: [{destination: {host: reviews, subset: v3}}]
+              - route: [{destination: {host: reviews, subset: v1}}]
+                timeout: 1s
+            """);
+        var routes = RoutesOf(RouteBuilder.Build(context, Sidecar(), "9080")!, ReviewsHost);
+        // The delegate's /other route is outside the root's /api: dropped. Its catch-all takes the root's match.
+        Assert.Equal(["api-v2", "api", ""], routes.Select(r => r.Name));
+        Assert.Equal("/api/v2", routes[0].Match.Prefix);
+        Assert.Equal("x-canary", Assert.Single(routes[0].Match.Headers).Name);
+        Assert.Equal(V2, routes[0].Route_.Cluster);
+        Assert.Equal(TimeSpan.FromSeconds(4), routes[0].Route_.Timeout.ToTimeSpan());
+        Assert.Equal("/api", routes[1].Match.Prefix);
+        Assert.Equal(TimeSpan.FromSeconds(1), routes[1].Route_.Timeout.ToTimeSpan());
+        Assert.Equal(V1, routes[2].Route_.Cluster);
+        var problem = Assert.Single(context.Problems);
+        Assert.Contains("spec.http[1].delegate", problem.Reason, StringComparison.Ordinal);
+        Assert.Contains("bookinfo/nowhere", problem.Reason, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("mesh", "mesh")]
+    [InlineData("ingress", "bookinfo/ingress")]
+    [InlineData("./ingress", "bookinfo/ingress")]
+    [InlineData("istio-system/ingress", "istio-system/ingress")]
+    [InlineData("ingress.istio-system.svc.cluster.local", "istio-system/ingress")]
+    public void Gateway_references_resolve_as_istiod_resolves_them(string reference, string resolved) =>
+        Assert.Equal([resolved], RouteVirtualServices.ResolveGateways([reference], "bookinfo"));
 }

@@ -796,7 +796,7 @@ public sealed class RouteTranslator
         ArgumentNullException.ThrowIfNull(path);
         if (http.Delegate is not null)
         {
-            return $"{path}.delegate: delegate VirtualServices are not supported";
+            return $"{path}.delegate: a delegation is resolved when VirtualServices are indexed, not here";
         }
         for (var i = 0; i < http.Match.Count; i++)
         {

@@ -33,17 +33,31 @@ public static class RouteVirtualServices
         ArgumentNullException.ThrowIfNull(context);
         return context.Memo("routes.virtualservices", c =>
         {
+            var all = c.Configs<VirtualServiceSpec>(IstioKinds.VirtualService);
+            var delegates = all.Where(v => RouteDelegates.IsDelegate(v.Spec))
+                .ToDictionary(v => $"{v.Object.Key.Namespace}/{v.Object.Key.Name}", v => (v.Object, v.Spec), StringComparer.Ordinal);
             var result = new List<ResolvedVirtualService>();
-            foreach (var (obj, spec) in c.Configs<VirtualServiceSpec>(IstioKinds.VirtualService))
+            foreach (var (obj, parsed) in all)
             {
+                if (RouteDelegates.IsDelegate(parsed))
+                {
+                    // Used only through a root's http[].delegate.
+                    continue;
+                }
+                var spec = parsed;
+                if (spec.Http.Any(h => h?.Delegate is not null))
+                {
+                    spec = new VirtualServiceSpec
+                    {
+                        Hosts = parsed.Hosts,
+                        Gateways = parsed.Gateways,
+                        ExportTo = parsed.ExportTo,
+                        Http = RouteDelegates.Merge(c, obj, parsed, delegates),
+                    };
+                }
                 var ns = obj.Key.Namespace;
                 var hosts = spec.Hosts.Where(h => !string.IsNullOrWhiteSpace(h))
                     .Select(h => c.ResolveHost(h.Trim(), ns).ToLowerInvariant()).Distinct(StringComparer.Ordinal).ToList();
-                if (hosts.Count == 0)
-                {
-                    c.Report(obj.Key, "spec.hosts: a VirtualService needs at least one host");
-                    continue;
-                }
                 var gateways = ResolveGateways(spec.Gateways, ns);
                 result.Add(new ResolvedVirtualService(obj, spec, hosts, gateways));
             }
@@ -65,8 +79,9 @@ public static class RouteVirtualServices
         return ordered;
     }
 
-    /// <summary>Resolves gateway references: <c>mesh</c> stays, <c>ns/name</c> stays, a bare name is in
-    /// <paramref name="namespace"/>; none means <c>mesh</c>.</summary>
+    /// <summary>Resolves gateway references as istiod does: <c>mesh</c> and <c>ns/name</c> stay, <c>./name</c> and a
+    /// bare name are in <paramref name="namespace"/>, the legacy <c>name.ns.svc.cluster.local</c> is <c>ns/name</c>;
+    /// none means <c>mesh</c>.</summary>
     public static IReadOnlySet<string> ResolveGateways(IEnumerable<string> gateways, string @namespace)
     {
         ArgumentNullException.ThrowIfNull(gateways);
@@ -78,7 +93,26 @@ public static class RouteVirtualServices
                 continue;
             }
             var name = g.Trim();
-            set.Add(name == MeshGateway || name.Contains('/', StringComparison.Ordinal) ? name : $"{@namespace}/{name}");
+            var slash = name.IndexOf('/', StringComparison.Ordinal);
+            if (name == MeshGateway)
+            {
+                set.Add(name);
+            }
+            else if (slash >= 0)
+            {
+                set.Add(name[..slash] == "." ? $"{@namespace}/{name[(slash + 1)..]}" : name);
+            }
+            else if (name.IndexOf('.', StringComparison.Ordinal) is var dot and > 0)
+            {
+                // The legacy FQDN form: name.ns.svc.cluster.local (or name.ns) is ns/name.
+                var rest = name[(dot + 1)..];
+                var nsEnd = rest.IndexOf('.', StringComparison.Ordinal);
+                set.Add($"{(nsEnd < 0 ? rest : rest[..nsEnd])}/{name[..dot]}");
+            }
+            else
+            {
+                set.Add($"{@namespace}/{name}");
+            }
         }
         if (set.Count == 0)
         {

@@ -40,7 +40,7 @@ public sealed class HttpRoute
     /// <summary>Answer directly instead of forwarding.</summary>
     public HttpDirectResponse? DirectResponse { get; set; }
 
-    /// <summary>Hand the route over to another VirtualService (not supported here: reported).</summary>
+    /// <summary>Hand the route over to a delegate VirtualService (one without hosts), whose routes replace it.</summary>
     public DelegateReference? Delegate { get; set; }
 
     /// <summary>Rewrite the path or authority before forwarding.</summary>
