@@ -122,6 +122,7 @@ public sealed partial class DemoMesh : IAsyncDisposable
         }
     }
 
-    [GeneratedRegex(@"\$\{(?<what>[^}]+)\}")]
+    // ${port:<workload>} in a comment (not a placeholder: it has no workload name) is left alone.
+    [GeneratedRegex(@"\$\{(?<what>[a-z0-9:-]+)\}")]
     private static partial Regex Placeholder();
 }
