@@ -73,7 +73,7 @@ public static class GrpcGenerator
                 var names = ListenerHosts(context, proxy, service).Select(h => HostPort(h, port.Port)).ToList();
                 foreach (var name in names)
                 {
-                    listeners.TryAdd(name, Listener(name, service, port, routeName));
+                    listeners.TryAdd(name, Listener(name, routeName));
                 }
 
                 var host = RouteBuilder.BuildVirtualHost(context, proxy, service, port).Clone();
@@ -150,7 +150,7 @@ public static class GrpcGenerator
     private static string HostPort(string host, int port) =>
         string.Create(CultureInfo.InvariantCulture, $"{host}:{port}");
 
-    private static ListenerProto Listener(string name, DiscoveredService service, ServicePort port, string routeName)
+    private static ListenerProto Listener(string name, string routeName)
     {
         var hcm = new HttpConnectionManager
         {
@@ -158,14 +158,12 @@ public static class GrpcGenerator
         };
         hcm.HttpFilters.Add(new HttpFilter { Name = FilterNames[0], TypedConfig = Any.Pack(new Envoy.Extensions.Filters.Http.Fault.V3.HTTPFault()) });
         hcm.HttpFilters.Add(new HttpFilter { Name = FilterNames[1], TypedConfig = Any.Pack(new Envoy.Extensions.Filters.Http.Router.V3.Router()) });
+        // istiod also sets the listener's address (the service VIP and port). gRPC C-core 1.46 (Grpc.Core) rejects
+        // a listener with both an address and an api_listener ("Listener has both address and ApiListener"), and
+        // no gRPC client reads it, so it is left out.
         return new ListenerProto
         {
             Name = name,
-            // istiod: the service's address for the proxy, 0.0.0.0 when it has none.
-            Address = new Address
-            {
-                SocketAddress = new SocketAddress { Address = service.Addresses.Count > 0 ? service.Addresses[0] : "0.0.0.0", PortValue = (uint)port.Port },
-            },
             ApiListener = new ApiListener { ApiListener_ = Any.Pack(hcm) },
         };
     }
