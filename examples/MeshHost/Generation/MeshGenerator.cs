@@ -7,11 +7,16 @@ namespace MeshHost.Generation;
 /// endpoints, listeners and the route configurations they name, as one consistent snapshot.</summary>
 public static class MeshGenerator
 {
-    /// <summary>The snapshot of <paramref name="proxy"/>.</summary>
+    /// <summary>The snapshot of <paramref name="proxy"/>: a proxyless gRPC client's (<see cref="GrpcGenerator"/>)
+    /// when its node asks for one (<c>GENERATOR: grpc</c>), else an Envoy's.</summary>
     public static Snapshot Generate(PushContext context, Proxy proxy)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(proxy);
+        if (proxy.IsProxylessGrpc)
+        {
+            return GrpcGenerator.Generate(context, proxy);
+        }
         var clusters = ClusterBuilder.Build(context, proxy);
         var endpoints = EndpointBuilder.Build(context, proxy, clusters);
         var listeners = ListenerBuilder.Build(context, proxy);
