@@ -83,7 +83,7 @@ public sealed class PortTrafficPolicy
 }
 
 /// <summary>A service port by number.</summary>
-public sealed class PortSelector
+public sealed class PortSelector // shared by DestinationRule and VirtualService
 {
     /// <summary>The port number.</summary>
     public int Number { get; set; }

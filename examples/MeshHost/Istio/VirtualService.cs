@@ -159,13 +159,6 @@ public sealed class Destination
     public PortSelector? Port { get; set; }
 }
 
-/// <summary>A port by number.</summary>
-public sealed class PortSelector
-{
-    /// <summary>The port number.</summary>
-    public int Number { get; set; }
-}
-
 /// <summary>A percentage, 0–100, fractions allowed.</summary>
 public sealed class Percent
 {
