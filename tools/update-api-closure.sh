@@ -44,6 +44,7 @@ roots=(
   envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer.proto
   envoy/extensions/clusters/aggregate/v3/cluster.proto
   envoy/extensions/upstreams/http/v3/http_protocol_options.proto
+  envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto
   envoy/extensions/access_loggers/file/v3/file.proto
   envoy/extensions/access_loggers/stream/v3/stream.proto
   envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto

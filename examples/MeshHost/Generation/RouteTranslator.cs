@@ -37,7 +37,6 @@ public sealed class RouteTranslator
     public const string DefaultRetryOn = "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes";
 
     private const string PreviousHostsPredicate = "envoy.retry_host_predicates.previous_hosts";
-    private const string PreviousHostsType = "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate";
     private const string PreviousPrioritiesType = "type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig";
 
     private readonly PushContext _context;
@@ -229,8 +228,7 @@ public sealed class RouteTranslator
     private static RetryHostPredicate PreviousHosts() => new()
     {
         Name = PreviousHostsPredicate,
-        // The predicate's config message is empty; the API assembly does not carry its type, so it is packed by URL.
-        TypedConfig = new Any { TypeUrl = PreviousHostsType, Value = ByteString.Empty },
+        TypedConfig = Any.Pack(new Envoy.Extensions.Retry.Host.PreviousHosts.V3.PreviousHostsPredicate()),
     };
 
     // Go's http.StatusText knows these codes; istiod treats only them as status codes in retryOn.
