@@ -16,6 +16,9 @@ public sealed partial class DemoMesh : IAsyncDisposable
 {
     private const string ResourcePrefix = "MeshHost.Demo.manifests.";
 
+    /// <summary>Where every live workload runs.</summary>
+    private const string Loopback = "127.0.0.1";
+
     /// <summary>The names of the demo's workloads: the Pods of <c>10-bookinfo.yaml</c> and the endpoint of the
     /// ServiceEntry in <c>20-external.yaml</c>.</summary>
     public static IReadOnlyList<string> WorkloadNames { get; } =
@@ -91,9 +94,16 @@ public sealed partial class DemoMesh : IAsyncDisposable
         return result;
     }
 
-    /// <summary>Fills in a template: <c>${domain}</c> and <c>${port:&lt;workload&gt;}</c>.</summary>
+    /// <summary>Fills in a template: <c>${domain}</c>, <c>${port:&lt;workload&gt;}</c> and <c>${ip:&lt;workload&gt;}</c>
+    /// (a pod's or endpoint's address: 127.0.0.1 for every workload unless <paramref name="addresses"/> is given).</summary>
+    /// <param name="template">The template.</param>
+    /// <param name="domain">The cluster domain.</param>
+    /// <param name="ports">Each workload's port.</param>
+    /// <param name="addresses">Each workload's address (the gateway's too: <c>istio-ingressgateway</c>), to render
+    /// the mesh as a cluster would place it; null for the live demo, where every workload is on 127.0.0.1.</param>
     /// <exception cref="InvalidOperationException">The template names a placeholder or workload that does not exist.</exception>
-    public static string Render(string template, string domain, IReadOnlyDictionary<string, int> ports)
+    public static string Render(string template, string domain, IReadOnlyDictionary<string, int> ports,
+        IReadOnlyDictionary<string, string>? addresses = null)
     {
         ArgumentNullException.ThrowIfNull(template);
         ArgumentNullException.ThrowIfNull(ports);
@@ -102,7 +112,10 @@ public sealed partial class DemoMesh : IAsyncDisposable
             "domain" => domain,
             var what when what.StartsWith("port:", StringComparison.Ordinal) && ports.TryGetValue(what[5..], out var port) =>
                 port.ToString(CultureInfo.InvariantCulture),
-            var what => throw new InvalidOperationException($"the demo manifests name ${{{what}}}, which is neither ${{domain}} nor the port of a workload"),
+            var what when what.StartsWith("ip:", StringComparison.Ordinal) && addresses is null => Loopback,
+            var what when what.StartsWith("ip:", StringComparison.Ordinal) && addresses!.TryGetValue(what[3..], out var address) => address,
+            var what => throw new InvalidOperationException(
+                $"the demo manifests name ${{{what}}}, which is neither ${{domain}} nor the port or address of a workload"),
         });
     }
 
@@ -122,7 +135,7 @@ public sealed partial class DemoMesh : IAsyncDisposable
         }
     }
 
-    // ${port:<workload>} in a comment (not a placeholder: it has no workload name) is left alone.
+    // ${port:<workload>} or ${ip:<workload>} in a comment (not a placeholder: it has no workload name) is left alone.
     [GeneratedRegex(@"\$\{(?<what>[a-z0-9:-]+)\}")]
     private static partial Regex Placeholder();
 }
