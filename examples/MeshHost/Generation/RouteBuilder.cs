@@ -106,7 +106,7 @@ public static class RouteBuilder
         }
         else
         {
-            vhosts.Add(CatchAll(context.Options.AllowAnyOutbound));
+            vhosts.Add(CatchAll(context.AllowAnyOutbound(proxy)));
         }
         return new RouteConfiguration
         {
