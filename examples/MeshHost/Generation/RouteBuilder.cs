@@ -78,7 +78,7 @@ public static class RouteBuilder
         {
             Name = name,
             Domains = { domains },
-            Routes = { DefaultRoute(service.Hostname, port.Port, proxy) },
+            Routes = { DefaultRoute(context, service.Hostname, port.Port, proxy) },
             IncludeRequestAttemptCount = true,
         };
     }
@@ -87,9 +87,18 @@ public static class RouteBuilder
     public static bool IsHttp(ServicePortProtocol protocol) =>
         protocol is ServicePortProtocol.Http or ServicePortProtocol.Http2 or ServicePortProtocol.Grpc or ServicePortProtocol.GrpcWeb;
 
-    private static EnvoyRoute DefaultRoute(string hostname, int port, Proxy proxy) =>
-        RouteTranslator.DefaultRoute(MeshNames.OutboundCluster(port, null, hostname),
+    /// <summary>The default route; as istiod, it carries the hash policy of a DestinationRule that hashes
+    /// consistently.</summary>
+    private static EnvoyRoute DefaultRoute(PushContext context, string hostname, int port, Proxy proxy)
+    {
+        var route = RouteTranslator.DefaultRoute(MeshNames.OutboundCluster(port, null, hostname),
             string.Create(CultureInfo.InvariantCulture, $"{hostname}:{port}/*"), proxy.IsProxylessGrpc);
+        if (RouteTranslator.HashPolicy(context, proxy, hostname, port, null) is { } hash)
+        {
+            route.Route_.HashPolicy.Add(hash);
+        }
+        return route;
+    }
 
     private static RouteConfiguration BuildSidecar(PushContext context, Proxy proxy, string routeName, int port, string? sniffedHost)
     {
@@ -106,7 +115,7 @@ public static class RouteBuilder
         }
         else
         {
-            vhosts.Add(CatchAll(context.Options.AllowAnyOutbound));
+            vhosts.Add(CatchAll(context.AllowAnyOutbound(proxy)));
         }
         return new RouteConfiguration
         {
@@ -234,7 +243,7 @@ public static class RouteBuilder
             var (service, sp) = byHost[host];
             if (!claimed.Contains(host) && IsHttp(sp.Protocol))
             {
-                wrappers.Add(new Wrapper([(service, sp)], [], [DefaultRoute(service.Hostname, sp.Port, proxy)]));
+                wrappers.Add(new Wrapper([(service, sp)], [], [DefaultRoute(context, service.Hostname, sp.Port, proxy)]));
             }
         }
 

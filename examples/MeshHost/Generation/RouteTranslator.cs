@@ -517,6 +517,7 @@ public sealed class RouteTranslator
         {
             var dst = http.Route[0];
             action.Cluster = Cluster(vs, dst.Destination!);
+            AddHashPolicy(action, vs, dst.Destination!);
             if (dst.Headers is not null)
             {
                 var ops = HeaderOps(dst.Headers);
@@ -538,6 +539,7 @@ public sealed class RouteTranslator
             foreach (var dst in http.Route.Where(d => d.Weight != 0))
             {
                 var cw = new WeightedCluster.Types.ClusterWeight { Name = Cluster(vs, dst.Destination!), Weight = (uint)dst.Weight };
+                AddHashPolicy(action, vs, dst.Destination!);
                 if (dst.Headers is not null)
                 {
                     var ops = HeaderOps(dst.Headers);
@@ -559,6 +561,64 @@ public sealed class RouteTranslator
             action.RetryPolicy = retry;
         }
         return action;
+    }
+
+    /// <summary>As istiod: each destination whose DestinationRule hashes consistently adds its hash policy to the
+    /// route (without one, a ring-hash or Maglev cluster picks endpoints at random).</summary>
+    private void AddHashPolicy(RouteAction action, ResolvedVirtualService vs, IstioDestination destination)
+    {
+        var host = _context.ResolveHost(destination.Host.Trim(), vs.Namespace);
+        var port = destination.Port is { Number: > 0 } p ? p.Number : _defaultPort(host) ?? _listenPort;
+        if (HashPolicy(_context, _proxy, host, port, destination.Subset) is { } hash)
+        {
+            action.HashPolicy.Add(hash);
+        }
+    }
+
+    /// <summary>istiod's consistentHashToHashPolicy for the DestinationRule <paramref name="proxy"/> applies to
+    /// <paramref name="host"/>: the rule's load balancer, overridden by the port's, then by the subset's; null when
+    /// it does not hash consistently.</summary>
+    public static RouteAction.Types.HashPolicy? HashPolicy(PushContext context, Proxy proxy, string host, int port, string? subset)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(proxy);
+        if (ClusterDestinationRules.ForHost(context, proxy, host) is not { } rule)
+        {
+            return null;
+        }
+        var policy = ClusterDestinationRules.ForPort(rule.Spec.TrafficPolicy, port);
+        if (!string.IsNullOrEmpty(subset) && ClusterDestinationRules.Subsets(rule.Spec).FirstOrDefault(s => s.Name == subset) is { } named)
+        {
+            policy = ClusterDestinationRules.ForSubset(policy, named.TrafficPolicy, port);
+        }
+        var hash = policy?.LoadBalancer?.ConsistentHash;
+        if (hash is null)
+        {
+            return null;
+        }
+        if (!string.IsNullOrEmpty(hash.HttpHeaderName))
+        {
+            return new RouteAction.Types.HashPolicy { Header = new RouteAction.Types.HashPolicy.Types.Header { HeaderName = hash.HttpHeaderName } };
+        }
+        if (hash.HttpCookie is { } cookie)
+        {
+            var c = new RouteAction.Types.HashPolicy.Types.Cookie { Name = cookie.Name, Path = cookie.Path ?? string.Empty };
+            // A bad TTL is reported with the cluster's load balancer (ClusterTrafficPolicy); here it is left out.
+            if (ClusterTrafficPolicy.ParseDuration(cookie.Ttl, "ttl", static _ => { }) is { } ttl)
+            {
+                c.Ttl = ttl;
+            }
+            return new RouteAction.Types.HashPolicy { Cookie = c };
+        }
+        if (hash.UseSourceIp == true)
+        {
+            return new RouteAction.Types.HashPolicy { ConnectionProperties = new RouteAction.Types.HashPolicy.Types.ConnectionProperties { SourceIp = true } };
+        }
+        if (!string.IsNullOrEmpty(hash.HttpQueryParameterName))
+        {
+            return new RouteAction.Types.HashPolicy { QueryParameter = new RouteAction.Types.HashPolicy.Types.QueryParameter { Name = hash.HttpQueryParameterName } };
+        }
+        return null;
     }
 
     private string Cluster(ResolvedVirtualService vs, IstioDestination destination)
