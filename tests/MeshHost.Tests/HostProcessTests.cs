@@ -7,7 +7,7 @@ namespace MeshHost.Tests;
 
 /// <summary>The README's first command, run as a process: <c>dotnet run --project examples/MeshHost -c Release --
 /// --urls http://127.0.0.1:15010 --http-urls http://127.0.0.1:15014</c> (the test runs the build that command runs,
-/// with the arguments read from the README). The fixed ports are <see cref="ReadmeWalkthroughTests"/>'.</summary>
+/// with the arguments read from the README). <see cref="ReadmeWalkthroughTests"/> runs it on its fixed ports.</summary>
 public sealed class HostProcessTests
 {
     internal static readonly TimeSpan StartupWait = TimeSpan.FromSeconds(60);
