@@ -27,15 +27,16 @@ internal sealed partial class MeshHostProcess : IAsyncDisposable
     /// <summary>The repository root (the folder holding Xds.sln).</summary>
     public static string RepositoryRoot { get; } = FindRoot();
 
-    /// <summary>The arguments after <c>--</c> of the README's first command, checked to be the documented command.</summary>
+    /// <summary>The arguments after <c>--</c> of the root README's first command (<see cref="Readme.MeshHostCommand"/>),
+    /// checked to run examples/MeshHost and to be the command examples/MeshHost/README.md shows too.</summary>
     public static string[] ReadmeArguments()
     {
-        const string Prefix = "dotnet run --project examples/MeshHost -c Release -- ";
-        var readme = File.ReadAllLines(Path.Combine(RepositoryRoot, "examples", "MeshHost", "README.md"));
-        var line = readme.FirstOrDefault(l => l.StartsWith("dotnet run ", StringComparison.Ordinal))
-            ?? throw new InvalidOperationException("examples/MeshHost/README.md has no 'dotnet run' command");
-        Assert.StartsWith(Prefix, line, StringComparison.Ordinal);
-        return line[Prefix.Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var line = Readme.MeshHostCommand();
+        Assert.StartsWith(Readme.MeshHostPrefix, line, StringComparison.Ordinal);
+        var example = Readme.Blocks(Path.Combine("examples", "MeshHost", "README.md"))
+            .SelectMany(b => b.Lines).FirstOrDefault(l => l.StartsWith("dotnet run ", StringComparison.Ordinal));
+        Assert.Equal(line, example);
+        return line[Readme.MeshHostPrefix.Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
     }
 
     /// <summary>Starts <c>dotnet MeshHost.dll args…</c> from the repository root, building the example first when
