@@ -47,11 +47,11 @@ public class GatewayListenerTests
         Assert.NotEqual(false, listener.BindToPort);
         Assert.Equal(8080u, listener.Address.SocketAddress.PortValue);
         var hcm = ListenerMesh.Hcm(Assert.Single(listener.FilterChains));
-        Assert.Equal("http.80", hcm.Rds.RouteConfigName);
+        Assert.Equal("http.8080", hcm.Rds.RouteConfigName);
         Assert.True(hcm.UseRemoteAddress);
         Assert.Equal("outbound_0.0.0.0_8080;", hcm.StatPrefix);
         Assert.Equal("envoy.filters.http.router", hcm.HttpFilters[^1].Name);
-        Assert.Contains("http.80", set.RouteNames);
+        Assert.Contains("http.8080", set.RouteNames);
     }
 
     [Fact]

@@ -54,7 +54,7 @@ public static class GatewayListeners
         {
             for (var i = 0; i < spec.Servers.Count; i++)
             {
-                AddServer(context, gateway, spec.Servers[i], $"spec.servers[{i}]", plans, routes, http);
+                AddServer(context, proxy, gateway, spec.Servers[i], $"spec.servers[{i}]", plans, routes, http);
             }
         }
 
@@ -88,11 +88,11 @@ public static class GatewayListeners
         return new ListenerSet(listeners, routes);
     }
 
-    private static void AddServer(PushContext context, ConfigObject gateway, GatewayServer server, string path,
+    private static void AddServer(PushContext context, Proxy proxy, ConfigObject gateway, GatewayServer server, string path,
         SortedDictionary<int, PortPlan> plans, List<string> routes, IReadOnlyList<Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpFilter> authorization)
     {
         var number = server.Port.Number;
-        var listenPort = server.Port.TargetPort is int t && t > 0 ? t : number;
+        var listenPort = context.GatewayListenPort(proxy, server);
         if (number is <= 0 or > 65535 || listenPort is <= 0 or > 65535)
         {
             context.Report(gateway.Key, $"{path}.port: {number} is not a port; the server is skipped");
@@ -129,7 +129,7 @@ public static class GatewayListeners
         {
             if (plan.HttpRoute is null)
             {
-                plan.HttpRoute = MeshNames.GatewayRoute(number);
+                plan.HttpRoute = MeshNames.GatewayRoute(listenPort);
                 routes.Add(plan.HttpRoute);
             }
             return;

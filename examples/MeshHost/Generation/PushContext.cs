@@ -167,6 +167,24 @@ public sealed partial class PushContext
             ?? candidates.FirstOrDefault();
     }
 
+    /// <summary>The port a gateway proxy listens on for a Gateway server, as istiod resolves it: the target port of
+    /// the proxy's own service port numbered like the server (a gateway Service mapping 80 to 8080 gives 8080, so
+    /// <c>0.0.0.0_8080</c> and <c>http.8080</c>), else the server's deprecated <c>targetPort</c>, else its number.</summary>
+    public int GatewayListenPort(Proxy proxy, GatewayServer server)
+    {
+        ArgumentNullException.ThrowIfNull(proxy);
+        ArgumentNullException.ThrowIfNull(server);
+        var number = server.Port.Number;
+        foreach (var target in ServiceTargets(proxy))
+        {
+            if (target.Port.Port == number)
+            {
+                return target.TargetPort;
+            }
+        }
+        return server.Port.TargetPort is int t && t > 0 ? t : number;
+    }
+
     /// <summary>The Gateways whose selector picks this (router) proxy, with their parsed specs.</summary>
     public IReadOnlyList<(ConfigObject Object, GatewaySpec Spec)> GatewaysOf(Proxy proxy)
     {

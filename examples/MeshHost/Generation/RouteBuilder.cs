@@ -490,7 +490,7 @@ public static class RouteBuilder
                 if (isHttp)
                 {
                     selected = protocol is "HTTP" or "HTTP2" or "GRPC" or "GRPC-WEB"
-                        && (server.Port.Number == port || server.Port.TargetPort == port);
+                        && context.GatewayListenPort(proxy, server) == port;
                 }
                 else
                 {
