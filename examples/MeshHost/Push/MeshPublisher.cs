@@ -186,7 +186,23 @@ public sealed class MeshPublisher : BackgroundService
         {
             await _registry.WhenReady.WaitAsync(stoppingToken).ConfigureAwait(false);
             var started = Stopwatch.GetTimestamp();
-            if (Push(new Window(null, _registry.Current, TimeSpan.Zero)) is { } first)
+            // The changes that made the registry ready are in the first context: take them from the watch, so they
+            // do not come back as a first window.
+            var registry = _registry.Current;
+            using (var now = new CancellationTokenSource())
+            {
+                await now.CancelAsync().ConfigureAwait(false);
+                try
+                {
+                    registry = (await _watch.NextAsync(now.Token).ConfigureAwait(false)).Snapshot;
+                }
+                catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+                {
+                    // Nothing was pending.
+                }
+            }
+
+            if (Push(new Window(null, registry, TimeSpan.Zero)) is { } first)
             {
                 MeshHostLog.FirstPush(_logger, first.Context.Generation, first.Context.Services.Count,
                     Stopwatch.GetElapsedTime(started).TotalMilliseconds);
