@@ -308,6 +308,7 @@ public sealed class MeshHostApplication : IAsyncDisposable
         app.MapGrpcHealthChecksService();
         app.MapHealthChecks("/healthz");
         app.MapMeshDebug();
+        app.MapPushStatus();
         try
         {
             // Load (or create) the root and read the token file now, so a bad folder or file stops the start.

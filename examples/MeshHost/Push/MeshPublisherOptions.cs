@@ -12,11 +12,17 @@ public sealed record MeshPublisherOptions
     public TimeSpan QuietPeriod { get; init; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>The longest a change waits for the registry to quiet down: a steady trickle of changes is still
-    /// pushed this often. 1 s by default (istiod's <c>PILOT_DEBOUNCE_MAX</c> is 10 s; a small mesh can afford less).</summary>
-    public TimeSpan MaxDelay { get; init; } = TimeSpan.FromSeconds(1);
+    /// pushed this often. 10 s by default (istiod's <c>PILOT_DEBOUNCE_MAX</c>).</summary>
+    public TimeSpan MaxDelay { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Generates one proxy's snapshot; <see cref="MeshGenerator.Generate"/> by default (tests may replace it).</summary>
-    public Func<PushContext, Proxy, Snapshot> Generate { get; init; } = MeshGenerator.Generate;
+    /// <summary>The default generator: <see cref="MeshGenerator.Generate(PushContext, Proxy)"/>. With it the publisher
+    /// generates through a shared <see cref="ResourceCache"/> and regenerates only what a change affects
+    /// (<see cref="MeshGenerator.Update"/>), with the same result.</summary>
+    public static Func<PushContext, Proxy, Snapshot> DefaultGenerate { get; } = MeshGenerator.Generate;
+
+    /// <summary>Generates one proxy's snapshot; <see cref="DefaultGenerate"/> by default (tests may replace it: a
+    /// replaced generator is called for every proxy a push reaches, and generates it whole).</summary>
+    public Func<PushContext, Proxy, Snapshot> Generate { get; init; } = DefaultGenerate;
 
     /// <summary>Throws when the options cannot work.</summary>
     /// <exception cref="ArgumentException">An option is out of range.</exception>
