@@ -149,24 +149,6 @@ public static class AuthnPolicy
         }
     }
 
-    /// <summary>A secret istio-agent serves over SDS (<c>default</c>, <c>ROOTCA</c>) through the bootstrap's
-    /// <c>sds-grpc</c> cluster, as istiod refers to it.</summary>
-    public static SdsSecretConfig AgentSecret(string name) => new()
-    {
-        Name = name,
-        SdsConfig = new ConfigSource
-        {
-            ApiConfigSource = new ApiConfigSource
-            {
-                ApiType = ApiConfigSource.Types.ApiType.Grpc,
-                SetNodeOnFirstMessageOnly = true,
-                TransportApiVersion = ApiVersion.V3,
-                GrpcServices = { new GrpcService { EnvoyGrpc = new GrpcService.Types.EnvoyGrpc { ClusterName = MeshNames.SdsCluster } } },
-            },
-            ResourceApiVersion = ApiVersion.V3,
-        },
-    };
-
     /// <summary>
     /// The DownstreamTlsContext of a sidecar's inbound mTLS chain as istiod builds it: the workload certificate
     /// (<c>default</c>) and trust bundle (<c>ROOTCA</c>) over SDS, client certificates required, TLS 1.2 to 1.3 with
@@ -183,11 +165,11 @@ public static class AuthnPolicy
                 TlsMaximumProtocolVersion = TlsParameters.Types.TlsProtocol.Tlsv13,
                 CipherSuites = { CipherSuites },
             },
-            TlsCertificateSdsSecretConfigs = { AgentSecret(MeshNames.DefaultSecret) },
+            TlsCertificateSdsSecretConfigs = { TlsContexts.AgentSecret(MeshNames.DefaultSecret) },
             CombinedValidationContext = new CommonTlsContext.Types.CombinedCertificateValidationContext
             {
                 DefaultValidationContext = new CertificateValidationContext(),
-                ValidationContextSdsSecretConfig = AgentSecret(MeshNames.RootCaSecret),
+                ValidationContextSdsSecretConfig = TlsContexts.AgentSecret(MeshNames.RootCaSecret),
             },
         };
         common.AlpnProtocols.AddRange(http ? HttpAlpn : TcpAlpn);
