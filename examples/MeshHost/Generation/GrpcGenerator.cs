@@ -56,6 +56,7 @@ public static class GrpcGenerator
         var routes = new Dictionary<string, RouteConfiguration>(StringComparer.Ordinal);
         var clusters = new Dictionary<string, ClusterProto>(StringComparer.Ordinal);
         var referenced = new List<string>();
+        var client = GrpcClient.Of(proxy);
 
         foreach (var service in context.VisibleServices(proxy))
         {
@@ -86,7 +87,7 @@ public static class GrpcGenerator
                 {
                     host.Domains.Add(name);
                 }
-                routes[routeName] = new RouteConfiguration { Name = routeName, VirtualHosts = { host } };
+                routes[routeName] = client.Adapt(new RouteConfiguration { Name = routeName, VirtualHosts = { host } });
                 referenced.Add(routeName);
                 referenced.AddRange(ClustersOf(host));
 
