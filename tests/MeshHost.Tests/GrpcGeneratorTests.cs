@@ -153,4 +153,93 @@ public class GrpcGeneratorTests
         Assert.DoesNotContain("reviews:9080", names);
         Assert.DoesNotContain("reviews.bookinfo:9080", names);
     }
+
+    /// <summary>The user agents the real clients of tests/clients send (logged by
+    /// Proxyless/ProxylessClientTests.Each_client_is_told_apart_by_its_user_agent), and others.</summary>
+    [Theory]
+    [InlineData("gRPC Node Pure JS", "1.14.1", GrpcLibrary.GrpcJs, "1.14", false)]
+    [InlineData("gRPC Node Pure JS", "1.8.2", GrpcLibrary.GrpcJs, "1.8", true)]
+    [InlineData("gRPC C-core linux Python", "C-core 29.0.0 Python 1.51.1", GrpcLibrary.CCore, "1.51", true)]
+    [InlineData("gRPC C-core linux csharp", "C-core 24.0.0 csharp 2.46.5", GrpcLibrary.CCore, "1.46", true)]
+    [InlineData("gRPC C-core linux Python", "C-core 36.0.0 Python 1.58.0", GrpcLibrary.CCore, "1.58", false)]
+    [InlineData("gRPC C-core linux", "C-core 29.0.0", GrpcLibrary.CCore, "1.51", true)]
+    [InlineData("gRPC C-core linux", "C-core 40.0.0", GrpcLibrary.CCore, "1.62", false)]
+    [InlineData("gRPC C-core linux", "", GrpcLibrary.CCore, null, true)]
+    [InlineData("gRPC Go", "1.60.1", GrpcLibrary.GrpcGo, "1.60", false)]
+    [InlineData("gRPC Java", "1.59.0", GrpcLibrary.GrpcJava, "1.59", false)]
+    [InlineData("envoy", "1.30.0", GrpcLibrary.Unknown, null, false)]
+    [InlineData("", "", GrpcLibrary.Unknown, null, false)]
+    public void A_client_is_read_from_its_user_agent(string name, string version, GrpcLibrary library, string? release, bool legacy)
+    {
+        var client = GrpcClient.Parse(name, version);
+
+        Assert.Equal(library, client.Library);
+        Assert.Equal(release is null ? null : Version.Parse(release), client.Version);
+        Assert.Equal(legacy, client.NeedsLegacyHeaderMatchers);
+    }
+
+#pragma warning disable CS0612 // the deprecated header matcher fields are what is checked
+    [Fact]
+    public void Legacy_header_matchers_say_what_string_match_said()
+    {
+        static Envoy.Config.Route.V3.HeaderMatcher Matcher(Envoy.Type.Matcher.V3.StringMatcher match, bool invert = false) =>
+            new() { Name = "h", StringMatch = match, InvertMatch = invert };
+        var cases = new[]
+        {
+            Matcher(new() { Exact = "a.b" }, invert: true),
+            Matcher(new() { Prefix = "p" }),
+            Matcher(new() { Suffix = "s" }),
+            Matcher(new() { Contains = "c" }),
+            Matcher(new() { SafeRegex = new Envoy.Type.Matcher.V3.RegexMatcher { Regex = "v[0-9]+" } }),
+            Matcher(new() { Exact = "A.b", IgnoreCase = true }),
+            Matcher(new() { Prefix = "Gold(", IgnoreCase = true }),
+        };
+        foreach (var matcher in cases)
+        {
+            GrpcClient.ToLegacy(matcher);
+        }
+
+        Assert.All(cases, m => Assert.Null(m.StringMatch));
+        Assert.Equal("a.b", cases[0].ExactMatch);
+        Assert.True(cases[0].InvertMatch);
+        Assert.Equal("p", cases[1].PrefixMatch);
+        Assert.Equal("s", cases[2].SuffixMatch);
+        Assert.Equal("c", cases[3].ContainsMatch);
+        Assert.Equal("v[0-9]+", cases[4].SafeRegexMatch.Regex);
+        Assert.Equal(@"(?i)A\.b", cases[5].SafeRegexMatch.Regex);
+        Assert.Equal(@"(?i)Gold\(.*", cases[6].SafeRegexMatch.Regex);
+    }
+
+    [Theory]
+    [InlineData("gRPC C-core linux Python", "C-core 29.0.0 Python 1.51.1", true)]
+    [InlineData("gRPC C-core linux csharp", "C-core 24.0.0 csharp 2.46.5", true)]
+    [InlineData("gRPC Node Pure JS", "1.14.1", false)]
+    [InlineData("gRPC C-core linux Python", "C-core 36.0.0 Python 1.58.0", false)]
+    public async Task Header_routes_reach_each_client_in_the_form_it_reads(string name, string version, bool legacy)
+    {
+        await using var demo = await DemoMesh.StartAsync("cluster.local", CancellationToken.None);
+        var context = await DemoContext.LoadAsync(demo.ManifestsDirectory);
+        var client = Client() with { UserAgentName = name, UserAgentVersion = version };
+
+        var snapshot = MeshGenerator.Generate(context, client);
+
+        var route = Assert.Single(All<RouteConfiguration>(snapshot, TypeUrls.RouteConfiguration), r => r.Name == ReviewsRoute);
+        var jason = Assert.Single(route.VirtualHosts.SelectMany(h => h.Routes), r => r.Match.Headers.Count > 0);
+        var header = Assert.Single(jason.Match.Headers);
+        Assert.Equal("end-user", header.Name);
+        if (legacy)
+        {
+            Assert.Null(header.StringMatch);
+            Assert.Equal("jason", header.ExactMatch);
+        }
+        else
+        {
+            Assert.Equal("jason", header.StringMatch.Exact);
+        }
+        // The pass copies: the sidecar builders' shared routes keep istiod's form.
+        var plain = MeshGenerator.Generate(context, Client());
+        Assert.Contains(All<RouteConfiguration>(plain, TypeUrls.RouteConfiguration).Single(r => r.Name == ReviewsRoute).VirtualHosts
+            .SelectMany(h => h.Routes).SelectMany(r => r.Match.Headers), h => h.StringMatch?.Exact == "jason");
+    }
+#pragma warning restore CS0612
 }
