@@ -242,4 +242,96 @@ public class GrpcGeneratorTests
             .SelectMany(h => h.Routes).SelectMany(r => r.Match.Headers), h => h.StringMatch?.Exact == "jason");
     }
 #pragma warning restore CS0612
+
+    /// <summary>istiod's grpcgen server listeners: one per (address, target port), plaintext without PeerAuthentication
+    /// (PERMISSIVE has no gRPC form), the inline non-forwarding route, and the router last.</summary>
+    [Fact]
+    public async Task A_proxyless_server_gets_inbound_listeners_for_its_target_ports()
+    {
+        var context = await MeshFixture.LoadAsync(ListenerMesh.Yaml);
+        var server = ListenerMesh.Reviews with { Generator = "grpc" };
+
+        var listeners = All<ListenerProto>(MeshGenerator.Generate(context, server), TypeUrls.Listener)
+            .Where(l => l.Name.StartsWith(GrpcInbound.ListenerPrefix, StringComparison.Ordinal)).ToDictionary(l => l.Name);
+
+        Assert.Equal(["xds.istio.io/grpc/lds/inbound/0.0.0.0:8080", "xds.istio.io/grpc/lds/inbound/10.1.0.7:8080", "xds.istio.io/grpc/lds/inbound/[::]:8080"],
+            listeners.Keys.Order(StringComparer.Ordinal));
+        var listener = listeners["xds.istio.io/grpc/lds/inbound/10.1.0.7:8080"];
+        Assert.Equal("10.1.0.7", listener.Address.SocketAddress.Address);
+        Assert.Equal(8080u, listener.Address.SocketAddress.PortValue);
+        Assert.Empty(listener.ListenerFilters); // gRPC NACKs listener filters
+        Assert.Null(listener.ApiListener);
+        var chain = Assert.Single(listener.FilterChains);
+        Assert.Equal("inbound-plaintext", chain.Name);
+        Assert.Null(chain.TransportSocket);
+        var filter = Assert.Single(chain.Filters);
+        Assert.Equal("inbound-hcmplaintext", filter.Name);
+        var hcm = filter.TypedConfig.Unpack<HttpConnectionManager>();
+        Assert.Equal(["envoy.filters.http.router"], hcm.HttpFilters.Select(f => f.Name));
+        var route = Assert.Single(Assert.Single(hcm.RouteConfig.VirtualHosts).Routes);
+        Assert.Equal("/", route.Match.Prefix);
+        Assert.NotNull(route.NonForwardingAction);
+    }
+
+    [Fact]
+    public async Task A_strict_proxyless_server_requires_client_certificates_and_runs_deny_then_allow_rbac()
+    {
+        var context = await MeshFixture.LoadAsync(ListenerMesh.Yaml + """
+
+            ---
+            apiVersion: security.istio.io/v1
+            kind: PeerAuthentication
+            metadata: {name: default, namespace: bookinfo}
+            spec: {mtls: {mode: STRICT}}
+            ---
+            apiVersion: security.istio.io/v1
+            kind: AuthorizationPolicy
+            metadata: {name: viewers, namespace: bookinfo}
+            spec:
+              selector: {matchLabels: {app: reviews}}
+              rules: [{from: [{source: {principals: ["cluster.local/ns/bookinfo/sa/productpage"]}}]}]
+            ---
+            apiVersion: security.istio.io/v1
+            kind: AuthorizationPolicy
+            metadata: {name: no-admin, namespace: bookinfo}
+            spec:
+              action: DENY
+              rules: [{to: [{operation: {paths: ["/admin"]}}]}]
+            """);
+        var server = ListenerMesh.Reviews with { Generator = "grpc" };
+
+        var listener = All<ListenerProto>(MeshGenerator.Generate(context, server), TypeUrls.Listener)
+            .Single(l => l.Name == "xds.istio.io/grpc/lds/inbound/0.0.0.0:8080");
+
+        var chain = Assert.Single(listener.FilterChains);
+        Assert.Equal("inbound-mtls", chain.Name);
+        Assert.Equal("envoy.transport_sockets.tls", chain.TransportSocket.Name);
+        var tls = chain.TransportSocket.TypedConfig.Unpack<Envoy.Extensions.TransportSockets.Tls.V3.DownstreamTlsContext>();
+        Assert.True(tls.RequireClientCertificate);
+#pragma warning disable CS0612 // the certificate provider fields gRPC reads
+        Assert.Equal("default", tls.CommonTlsContext.TlsCertificateCertificateProviderInstance.InstanceName);
+        Assert.Equal("ROOTCA", tls.CommonTlsContext.CombinedValidationContext.ValidationContextCertificateProviderInstance.CertificateName);
+#pragma warning restore CS0612
+        var hcm = Assert.Single(chain.Filters).TypedConfig.Unpack<HttpConnectionManager>();
+        Assert.Equal(["envoy.filters.http.rbac.DENY", "envoy.filters.http.rbac", "envoy.filters.http.router"], hcm.HttpFilters.Select(f => f.Name));
+        var deny = hcm.HttpFilters[0].TypedConfig.Unpack<Envoy.Extensions.Filters.Http.Rbac.V3.RBAC>().Rules;
+        Assert.Equal(Envoy.Config.Rbac.V3.RBAC.Types.Action.Deny, deny.Action);
+        Assert.Equal(["bookinfo-no-admin-0"], deny.Policies.Keys);
+        var allow = hcm.HttpFilters[1].TypedConfig.Unpack<Envoy.Extensions.Filters.Http.Rbac.V3.RBAC>().Rules;
+        Assert.Equal(Envoy.Config.Rbac.V3.RBAC.Types.Action.Allow, allow.Action);
+        Assert.Equal(["bookinfo-viewers-0"], allow.Policies.Keys);
+    }
+
+    [Theory]
+    [InlineData(MtlsMode.Disable, null, false)]
+    [InlineData(MtlsMode.Permissive, null, false)]
+    [InlineData(MtlsMode.Permissive, "istio", true)]
+    [InlineData(MtlsMode.Strict, null, true)]
+    public void Permissive_means_plaintext_unless_the_workload_uses_auto_mtls(MtlsMode mode, string? tlsModeLabel, bool mtls)
+    {
+        var labels = tlsModeLabel is null ? new Dictionary<string, string>() : new Dictionary<string, string> { ["security.istio.io/tlsMode"] = tlsModeLabel };
+        var proxy = MeshFixture.Proxy("10.1.0.7", "reviews-v1", "bookinfo", labels, generator: "grpc");
+
+        Assert.Equal(mtls, GrpcInbound.UsesMtls(mode, proxy));
+    }
 }
