@@ -153,4 +153,185 @@ public class GrpcGeneratorTests
         Assert.DoesNotContain("reviews:9080", names);
         Assert.DoesNotContain("reviews.bookinfo:9080", names);
     }
+
+    /// <summary>The user agents the real clients of tests/clients send (logged by
+    /// Proxyless/ProxylessClientTests.Each_client_is_told_apart_by_its_user_agent), and others.</summary>
+    [Theory]
+    [InlineData("gRPC Node Pure JS", "1.14.1", GrpcLibrary.GrpcJs, "1.14", false)]
+    [InlineData("gRPC Node Pure JS", "1.8.2", GrpcLibrary.GrpcJs, "1.8", true)]
+    [InlineData("gRPC C-core linux Python", "C-core 29.0.0 Python 1.51.1", GrpcLibrary.CCore, "1.51", true)]
+    [InlineData("gRPC C-core linux csharp", "C-core 24.0.0 csharp 2.46.5", GrpcLibrary.CCore, "1.46", true)]
+    [InlineData("gRPC C-core linux Python", "C-core 36.0.0 Python 1.58.0", GrpcLibrary.CCore, "1.58", false)]
+    [InlineData("gRPC C-core linux", "C-core 29.0.0", GrpcLibrary.CCore, "1.51", true)]
+    [InlineData("gRPC C-core linux", "C-core 40.0.0", GrpcLibrary.CCore, "1.62", false)]
+    [InlineData("gRPC C-core linux", "", GrpcLibrary.CCore, null, true)]
+    [InlineData("gRPC Go", "1.60.1", GrpcLibrary.GrpcGo, "1.60", false)]
+    [InlineData("gRPC Java", "1.59.0", GrpcLibrary.GrpcJava, "1.59", false)]
+    [InlineData("envoy", "1.30.0", GrpcLibrary.Unknown, null, false)]
+    [InlineData("", "", GrpcLibrary.Unknown, null, false)]
+    public void A_client_is_read_from_its_user_agent(string name, string version, GrpcLibrary library, string? release, bool legacy)
+    {
+        var client = GrpcClient.Parse(name, version);
+
+        Assert.Equal(library, client.Library);
+        Assert.Equal(release is null ? null : Version.Parse(release), client.Version);
+        Assert.Equal(legacy, client.NeedsLegacyHeaderMatchers);
+    }
+
+#pragma warning disable CS0612 // the deprecated header matcher fields are what is checked
+    [Fact]
+    public void Legacy_header_matchers_say_what_string_match_said()
+    {
+        static Envoy.Config.Route.V3.HeaderMatcher Matcher(Envoy.Type.Matcher.V3.StringMatcher match, bool invert = false) =>
+            new() { Name = "h", StringMatch = match, InvertMatch = invert };
+        var cases = new[]
+        {
+            Matcher(new() { Exact = "a.b" }, invert: true),
+            Matcher(new() { Prefix = "p" }),
+            Matcher(new() { Suffix = "s" }),
+            Matcher(new() { Contains = "c" }),
+            Matcher(new() { SafeRegex = new Envoy.Type.Matcher.V3.RegexMatcher { Regex = "v[0-9]+" } }),
+            Matcher(new() { Exact = "A.b", IgnoreCase = true }),
+            Matcher(new() { Prefix = "Gold(", IgnoreCase = true }),
+        };
+        foreach (var matcher in cases)
+        {
+            GrpcClient.ToLegacy(matcher);
+        }
+
+        Assert.All(cases, m => Assert.Null(m.StringMatch));
+        Assert.Equal("a.b", cases[0].ExactMatch);
+        Assert.True(cases[0].InvertMatch);
+        Assert.Equal("p", cases[1].PrefixMatch);
+        Assert.Equal("s", cases[2].SuffixMatch);
+        Assert.Equal("c", cases[3].ContainsMatch);
+        Assert.Equal("v[0-9]+", cases[4].SafeRegexMatch.Regex);
+        Assert.Equal(@"(?i)A\.b", cases[5].SafeRegexMatch.Regex);
+        Assert.Equal(@"(?i)Gold\(.*", cases[6].SafeRegexMatch.Regex);
+    }
+
+    [Theory]
+    [InlineData("gRPC C-core linux Python", "C-core 29.0.0 Python 1.51.1", true)]
+    [InlineData("gRPC C-core linux csharp", "C-core 24.0.0 csharp 2.46.5", true)]
+    [InlineData("gRPC Node Pure JS", "1.14.1", false)]
+    [InlineData("gRPC C-core linux Python", "C-core 36.0.0 Python 1.58.0", false)]
+    public async Task Header_routes_reach_each_client_in_the_form_it_reads(string name, string version, bool legacy)
+    {
+        await using var demo = await DemoMesh.StartAsync("cluster.local", CancellationToken.None);
+        var context = await DemoContext.LoadAsync(demo.ManifestsDirectory);
+        var client = Client() with { UserAgentName = name, UserAgentVersion = version };
+
+        var snapshot = MeshGenerator.Generate(context, client);
+
+        var route = Assert.Single(All<RouteConfiguration>(snapshot, TypeUrls.RouteConfiguration), r => r.Name == ReviewsRoute);
+        var jason = Assert.Single(route.VirtualHosts.SelectMany(h => h.Routes), r => r.Match.Headers.Count > 0);
+        var header = Assert.Single(jason.Match.Headers);
+        Assert.Equal("end-user", header.Name);
+        if (legacy)
+        {
+            Assert.Null(header.StringMatch);
+            Assert.Equal("jason", header.ExactMatch);
+        }
+        else
+        {
+            Assert.Equal("jason", header.StringMatch.Exact);
+        }
+        // The pass copies: the sidecar builders' shared routes keep istiod's form.
+        var plain = MeshGenerator.Generate(context, Client());
+        Assert.Contains(All<RouteConfiguration>(plain, TypeUrls.RouteConfiguration).Single(r => r.Name == ReviewsRoute).VirtualHosts
+            .SelectMany(h => h.Routes).SelectMany(r => r.Match.Headers), h => h.StringMatch?.Exact == "jason");
+    }
+#pragma warning restore CS0612
+
+    /// <summary>istiod's grpcgen server listeners: one per (address, target port), plaintext without PeerAuthentication
+    /// (PERMISSIVE has no gRPC form), the inline non-forwarding route, and the router last.</summary>
+    [Fact]
+    public async Task A_proxyless_server_gets_inbound_listeners_for_its_target_ports()
+    {
+        var context = await MeshFixture.LoadAsync(ListenerMesh.Yaml);
+        var server = ListenerMesh.Reviews with { Generator = "grpc" };
+
+        var listeners = All<ListenerProto>(MeshGenerator.Generate(context, server), TypeUrls.Listener)
+            .Where(l => l.Name.StartsWith(GrpcInbound.ListenerPrefix, StringComparison.Ordinal)).ToDictionary(l => l.Name);
+
+        Assert.Equal(["xds.istio.io/grpc/lds/inbound/0.0.0.0:8080", "xds.istio.io/grpc/lds/inbound/10.1.0.7:8080", "xds.istio.io/grpc/lds/inbound/[::]:8080"],
+            listeners.Keys.Order(StringComparer.Ordinal));
+        var listener = listeners["xds.istio.io/grpc/lds/inbound/10.1.0.7:8080"];
+        Assert.Equal("10.1.0.7", listener.Address.SocketAddress.Address);
+        Assert.Equal(8080u, listener.Address.SocketAddress.PortValue);
+        Assert.Empty(listener.ListenerFilters); // gRPC NACKs listener filters
+        Assert.Null(listener.ApiListener);
+        var chain = Assert.Single(listener.FilterChains);
+        Assert.Equal("inbound-plaintext", chain.Name);
+        Assert.Null(chain.TransportSocket);
+        var filter = Assert.Single(chain.Filters);
+        Assert.Equal("inbound-hcmplaintext", filter.Name);
+        var hcm = filter.TypedConfig.Unpack<HttpConnectionManager>();
+        Assert.Equal(["envoy.filters.http.router"], hcm.HttpFilters.Select(f => f.Name));
+        var route = Assert.Single(Assert.Single(hcm.RouteConfig.VirtualHosts).Routes);
+        Assert.Equal("/", route.Match.Prefix);
+        Assert.NotNull(route.NonForwardingAction);
+    }
+
+    [Fact]
+    public async Task A_strict_proxyless_server_requires_client_certificates_and_runs_deny_then_allow_rbac()
+    {
+        var context = await MeshFixture.LoadAsync(ListenerMesh.Yaml + """
+
+            ---
+            apiVersion: security.istio.io/v1
+            kind: PeerAuthentication
+            metadata: {name: default, namespace: bookinfo}
+            spec: {mtls: {mode: STRICT}}
+            ---
+            apiVersion: security.istio.io/v1
+            kind: AuthorizationPolicy
+            metadata: {name: viewers, namespace: bookinfo}
+            spec:
+              selector: {matchLabels: {app: reviews}}
+              rules: [{from: [{source: {principals: ["cluster.local/ns/bookinfo/sa/productpage"]}}]}]
+            ---
+            apiVersion: security.istio.io/v1
+            kind: AuthorizationPolicy
+            metadata: {name: no-admin, namespace: bookinfo}
+            spec:
+              action: DENY
+              rules: [{to: [{operation: {paths: ["/admin"]}}]}]
+            """);
+        var server = ListenerMesh.Reviews with { Generator = "grpc" };
+
+        var listener = All<ListenerProto>(MeshGenerator.Generate(context, server), TypeUrls.Listener)
+            .Single(l => l.Name == "xds.istio.io/grpc/lds/inbound/0.0.0.0:8080");
+
+        var chain = Assert.Single(listener.FilterChains);
+        Assert.Equal("inbound-mtls", chain.Name);
+        Assert.Equal("envoy.transport_sockets.tls", chain.TransportSocket.Name);
+        var tls = chain.TransportSocket.TypedConfig.Unpack<Envoy.Extensions.TransportSockets.Tls.V3.DownstreamTlsContext>();
+        Assert.True(tls.RequireClientCertificate);
+#pragma warning disable CS0612 // the certificate provider fields gRPC reads
+        Assert.Equal("default", tls.CommonTlsContext.TlsCertificateCertificateProviderInstance.InstanceName);
+        Assert.Equal("ROOTCA", tls.CommonTlsContext.CombinedValidationContext.ValidationContextCertificateProviderInstance.CertificateName);
+#pragma warning restore CS0612
+        var hcm = Assert.Single(chain.Filters).TypedConfig.Unpack<HttpConnectionManager>();
+        Assert.Equal(["envoy.filters.http.rbac.DENY", "envoy.filters.http.rbac", "envoy.filters.http.router"], hcm.HttpFilters.Select(f => f.Name));
+        var deny = hcm.HttpFilters[0].TypedConfig.Unpack<Envoy.Extensions.Filters.Http.Rbac.V3.RBAC>().Rules;
+        Assert.Equal(Envoy.Config.Rbac.V3.RBAC.Types.Action.Deny, deny.Action);
+        Assert.Equal(["bookinfo-no-admin-0"], deny.Policies.Keys);
+        var allow = hcm.HttpFilters[1].TypedConfig.Unpack<Envoy.Extensions.Filters.Http.Rbac.V3.RBAC>().Rules;
+        Assert.Equal(Envoy.Config.Rbac.V3.RBAC.Types.Action.Allow, allow.Action);
+        Assert.Equal(["bookinfo-viewers-0"], allow.Policies.Keys);
+    }
+
+    [Theory]
+    [InlineData(MtlsMode.Disable, null, false)]
+    [InlineData(MtlsMode.Permissive, null, false)]
+    [InlineData(MtlsMode.Permissive, "istio", true)]
+    [InlineData(MtlsMode.Strict, null, true)]
+    public void Permissive_means_plaintext_unless_the_workload_uses_auto_mtls(MtlsMode mode, string? tlsModeLabel, bool mtls)
+    {
+        var labels = tlsModeLabel is null ? new Dictionary<string, string>() : new Dictionary<string, string> { ["security.istio.io/tlsMode"] = tlsModeLabel };
+        var proxy = MeshFixture.Proxy("10.1.0.7", "reviews-v1", "bookinfo", labels, generator: "grpc");
+
+        Assert.Equal(mtls, GrpcInbound.UsesMtls(mode, proxy));
+    }
 }

@@ -14,8 +14,9 @@ namespace MeshHost.Tests;
 /// <para>The reviews tests run grpc-js only: the reviews route configuration matches the header <c>end-user</c>,
 /// and gRPC C-core 1.46/1.51 (Grpc.Core, python3-grpcio) reject a header matcher written as <c>string_match</c>
 /// (the form istiod writes): python3-grpcio NACKs the whole route configuration with "Invalid route header matcher
-/// specified." Per-client forms are a later step; the C-core clients are run against services whose routes match
-/// no header.</para>
+/// specified." The nodes here say they are Envoy (MeshFixture.Node), so they get istiod's form; the generator's
+/// per-client forms (GrpcClient: legacy header matchers for C-core before 1.56) are proven with the clients' own
+/// user agents against the running host in Proxyless/ProxylessClientTests.cs.</para>
 /// <para>The split and header tests hold once RouteBuilder.BuildVirtualHost turns the VirtualService into routes;
 /// with a route-less virtual host the generator's default route spreads calls evenly and ignores the header.</para>
 /// </remarks>

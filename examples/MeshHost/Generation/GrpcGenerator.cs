@@ -39,7 +39,10 @@ namespace MeshHost.Generation;
 /// the client's own namespace also <c>name</c>, <c>name.ns</c> and <c>name.ns.svc</c>. Clusters carry no transport
 /// socket: proxyless clients get plaintext configuration in this version (istiod sets TLS only when a
 /// DestinationRule asks for ISTIO_MUTUAL, with certificate providers the gRPC bootstrap must name). Server-side
-/// (inbound, <c>xds.istio.io/grpc/lds/inbound/...</c>) listeners are not built.</para>
+/// listeners (<c>xds.istio.io/grpc/lds/inbound/...</c>) come from <see cref="GrpcInbound"/>.</para>
+/// <para>Per-client forms (<see cref="GrpcClient"/>): a client older than gRFC A63 (C-core before 1.56, such as
+/// python3-grpcio 1.51 and Grpc.Core 2.46) NACKs a header matcher written as <c>string_match</c>, so its route
+/// configurations carry the deprecated matcher fields instead.</para>
 /// </remarks>
 public static class GrpcGenerator
 {
@@ -56,6 +59,7 @@ public static class GrpcGenerator
         var routes = new Dictionary<string, RouteConfiguration>(StringComparer.Ordinal);
         var clusters = new Dictionary<string, ClusterProto>(StringComparer.Ordinal);
         var referenced = new List<string>();
+        var client = GrpcClient.Of(proxy);
 
         foreach (var service in context.VisibleServices(proxy))
         {
@@ -86,7 +90,7 @@ public static class GrpcGenerator
                 {
                     host.Domains.Add(name);
                 }
-                routes[routeName] = new RouteConfiguration { Name = routeName, VirtualHosts = { host } };
+                routes[routeName] = client.Adapt(new RouteConfiguration { Name = routeName, VirtualHosts = { host } });
                 referenced.Add(routeName);
                 referenced.AddRange(ClustersOf(host));
 
@@ -104,6 +108,11 @@ public static class GrpcGenerator
             {
                 clusters[name] = EdsCluster(name, ClusterProto.Types.LbPolicy.RoundRobin);
             }
+        }
+
+        foreach (var inbound in GrpcInbound.Build(context, proxy))
+        {
+            listeners.TryAdd(inbound.Name, inbound);
         }
 
         var clusterList = clusters.Values.ToList();
@@ -199,8 +208,8 @@ public static class GrpcGenerator
 
     /// <summary>A sidecar cluster as a gRPC client takes it (istiod's grpcgen <c>edsCluster</c>): EDS over ADS with
     /// the cluster's name as service name, whatever the sidecar's discovery type, and only the load balancing gRPC
-    /// implements. grpc-js rejects any lb_policy but ROUND_ROBIN and RING_HASH, so LEAST_REQUEST, RANDOM and MAGLEV
-    /// become ROUND_ROBIN (istiod warns and leaves the default). No transport socket (plaintext, see the class).</summary>
+    /// implements. grpc-js rejects any lb_policy but ROUND_ROBIN and RING_HASH (and so do C-core 1.46 and 1.51), so
+    /// LEAST_REQUEST, RANDOM and MAGLEV become ROUND_ROBIN (istiod warns and leaves the default). No transport socket (plaintext, see the class).</summary>
     private static ClusterProto ForGrpc(ClusterProto cluster)
     {
         if (cluster.LbPolicy == ClusterProto.Types.LbPolicy.RingHash)
