@@ -1,11 +1,6 @@
-using System.Globalization;
-using System.Net;
+using XdsServer.Examples;
 
 namespace FileServer;
-
-/// <summary>Where to listen: an IP address, any address (<c>*</c>, <c>+</c>, <c>0.0.0.0</c>) or <c>localhost</c>; over
-/// TLS for an <c>https://</c> URL.</summary>
-internal sealed record ListenUrl(string Text, IPAddress? Address, bool Localhost, int Port, bool Tls = false);
 
 /// <summary>The command line: <c>--urls</c>, <c>--resources</c>, <c>--http-urls</c>, for the certificate authority
 /// <c>--ca</c>, <c>--ca-tokens</c>, <c>--trust-domain</c>, and for TLS <c>--tls-cert</c>, <c>--tls-key</c> and the flag
@@ -108,7 +103,7 @@ internal sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyL
                     return false;
                 }
             }
-            else if (!TryParseUrls(name, value, name == "--urls" ? grpc : http, out error))
+            else if (!ListenUrl.TryParseList(name, value, name == "--urls" ? grpc : http, "http://127.0.0.1:18000", out error))
             {
                 return false;
             }
@@ -242,83 +237,6 @@ internal sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyL
 
         cert = Path.GetFullPath(cert);
         key = Path.GetFullPath(key);
-        return true;
-    }
-
-    private static bool TryParseUrls(string option, string value, List<ListenUrl> urls, out string error)
-    {
-        foreach (var text in value.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            if (!TryParseUrl(text, out var url, out var why))
-            {
-                error = $"bad URL '{text}' in {option}: {why}";
-                return false;
-            }
-
-            urls.Add(url);
-        }
-
-        if (urls.Count == 0)
-        {
-            error = $"{option} has no URL";
-            return false;
-        }
-
-        error = string.Empty;
-        return true;
-    }
-
-    private static bool TryParseUrl(string text, out ListenUrl url, out string why)
-    {
-        url = null!;
-        var tls = text.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
-        if (!tls && !text.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
-        {
-            why = "use http:// (cleartext) or https:// (TLS, with --tls-cert/--tls-key), e.g. http://127.0.0.1:18000";
-            return false;
-        }
-
-        var rest = text[(tls ? "https://" : "http://").Length..].TrimEnd('/');
-        if (rest.Contains('/', StringComparison.Ordinal))
-        {
-            why = "a path is not supported";
-            return false;
-        }
-
-        var colon = rest.LastIndexOf(':');
-        if (colon <= 0 || (rest.StartsWith('[') && !rest[..colon].EndsWith(']')))
-        {
-            why = "a port is required, e.g. http://127.0.0.1:18000";
-            return false;
-        }
-
-        var host = rest[..colon];
-        if (!int.TryParse(rest[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port > 65535)
-        {
-            why = $"'{rest[(colon + 1)..]}' is not a port (0-65535)";
-            return false;
-        }
-
-        why = string.Empty;
-        if (host is "*" or "+")
-        {
-            url = new ListenUrl(text, IPAddress.IPv6Any, Localhost: false, port, tls);
-            return true;
-        }
-
-        if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase))
-        {
-            url = new ListenUrl(text, null, Localhost: true, port, tls);
-            return true;
-        }
-
-        if (!IPAddress.TryParse(host.Trim('[', ']'), out var address))
-        {
-            why = $"'{host}' is not an IP address, localhost or *";
-            return false;
-        }
-
-        url = new ListenUrl(text, address, Localhost: false, port, tls);
         return true;
     }
 }

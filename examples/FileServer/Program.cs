@@ -12,6 +12,7 @@
 //   dotnet run --project examples/FileServer -c Release -- --urls https://127.0.0.1:18000 \
 //       --resources examples/FileServer/sample [--http-urls http://127.0.0.1:18001] [--ca cacerts --ca-tokens tokens.json] \
 //       --tls-cert server.crt --tls-key server.key
+using XdsServer.Examples;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using FileServer;

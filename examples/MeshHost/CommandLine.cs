@@ -1,16 +1,6 @@
-using System.Globalization;
-using System.Net;
+using XdsServer.Examples;
 
 namespace MeshHost;
-
-/// <summary>Where to listen: an IP address, any address (<c>*</c>, <c>+</c>) or <c>localhost</c>; over TLS for an
-/// <c>https://</c> URL.</summary>
-/// <param name="Text">The URL as given.</param>
-/// <param name="Address">The address; null for <c>localhost</c>.</param>
-/// <param name="Localhost">Whether the host is <c>localhost</c> (both loopback addresses).</param>
-/// <param name="Port">The port; 0 lets the system choose (the bound port is logged).</param>
-/// <param name="Tls">Whether the URL is <c>https://</c>.</param>
-public sealed record ListenUrl(string Text, IPAddress? Address, bool Localhost, int Port, bool Tls = false);
 
 /// <summary>Where the mesh's Kubernetes and Istio configuration comes from.</summary>
 public enum DiscoveryMode
@@ -164,7 +154,7 @@ public sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyLis
 
             if (name is "--urls" or "--http-urls")
             {
-                if (!TryParseUrls(name, value, name == "--urls" ? grpc : http, out error))
+                if (!ListenUrl.TryParseList(name, value, name == "--urls" ? grpc : http, "http://127.0.0.1:15010", out error))
                 {
                     return false;
                 }
@@ -363,82 +353,4 @@ public sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyLis
     }
 
     private static string LookedFor(string path) => Path.IsPathRooted(path) ? string.Empty : $" (looked for {Path.GetFullPath(path)})";
-
-    private static bool TryParseUrls(string option, string value, List<ListenUrl> urls, out string error)
-    {
-        var before = urls.Count;
-        foreach (var text in value.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            if (!TryParseUrl(text, out var url, out var why))
-            {
-                error = $"bad URL '{text}' in {option}: {why}";
-                return false;
-            }
-
-            urls.Add(url);
-        }
-
-        if (urls.Count == before)
-        {
-            error = $"{option} has no URL";
-            return false;
-        }
-
-        error = string.Empty;
-        return true;
-    }
-
-    private static bool TryParseUrl(string text, out ListenUrl url, out string why)
-    {
-        url = null!;
-        var tls = text.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
-        if (!tls && !text.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
-        {
-            why = "use http:// (cleartext) or https:// (TLS, with --tls-cert/--tls-key), e.g. http://127.0.0.1:15010";
-            return false;
-        }
-
-        var rest = text[(tls ? "https://" : "http://").Length..].TrimEnd('/');
-        if (rest.Contains('/', StringComparison.Ordinal))
-        {
-            why = "a path is not supported";
-            return false;
-        }
-
-        var colon = rest.LastIndexOf(':');
-        if (colon <= 0 || (rest.StartsWith('[') && !rest[..colon].EndsWith(']')))
-        {
-            why = "a port is required, e.g. http://127.0.0.1:15010 (0 lets the system choose)";
-            return false;
-        }
-
-        var host = rest[..colon];
-        if (!int.TryParse(rest[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port > 65535)
-        {
-            why = $"'{rest[(colon + 1)..]}' is not a port (0-65535)";
-            return false;
-        }
-
-        why = string.Empty;
-        if (host is "*" or "+")
-        {
-            url = new ListenUrl(text, IPAddress.IPv6Any, Localhost: false, port, tls);
-            return true;
-        }
-
-        if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase))
-        {
-            url = new ListenUrl(text, null, Localhost: true, port, tls);
-            return true;
-        }
-
-        if (!IPAddress.TryParse(host.Trim('[', ']'), out var address))
-        {
-            why = $"'{host}' is not an IP address, localhost or *";
-            return false;
-        }
-
-        url = new ListenUrl(text, address, Localhost: false, port, tls);
-        return true;
-    }
 }

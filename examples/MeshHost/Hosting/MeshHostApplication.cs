@@ -1,3 +1,4 @@
+using XdsServer.Examples;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using MeshHost.Demo;
