@@ -192,6 +192,9 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
     /// <see cref="XdsServerOptions.ReauthorizationInterval"/> when the decision may be revoked. Ending goes
     /// through the request channel, so the loop stops before it sends anything else.
     /// </summary>
+    /// <summary>How close to a credential's expiry a timer wake-up counts as early (see <see cref="KeepAuthorizedAsync"/>).</summary>
+    private static readonly TimeSpan NearExpiry = TimeSpan.FromSeconds(1);
+
     private async Task KeepAuthorizedAsync(NodeAuthorization authorization)
     {
         var ct = _ended.Token;
@@ -217,6 +220,13 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
 
                 var asked = await WaitAsync(wait, ct).ConfigureAwait(false);
                 ct.ThrowIfCancellationRequested(); // the stream's connection must not be judged once it has ended
+                if (!asked && authorization.ValidUntil is { } due && due - Core.Time.GetUtcNow() is var left
+                    && left > TimeSpan.Zero && left < NearExpiry)
+                {
+                    // The timer woke a hair before the expiry (timers and the wall clock drift apart): wait out the
+                    // rest so the stream ends as expired, not on an authorizer whose own clock already says so.
+                    continue;
+                }
                 if ((authorization.Recheck || asked) && (authorization.ValidUntil is not { } expiry || expiry > Core.Time.GetUtcNow()))
                 {
                     authorization = await Core.AuthorizeAsync(Context, Node, ct).ConfigureAwait(false);
