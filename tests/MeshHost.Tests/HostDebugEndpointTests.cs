@@ -102,6 +102,39 @@ public sealed class HostDebugEndpointTests : IDisposable
     }
 
     [Fact]
+    public async Task The_status_page_shows_sources_proxies_and_problems_html_encoded()
+    {
+        await using var host = await InProcessMeshHost.StartAsync(
+            ["--urls", "http://127.0.0.1:0", "--http-urls", "http://127.0.0.1:0", "--manifests", _manifests],
+            new MeshPublisherOptions
+            {
+                Generate = (context, proxy) =>
+                {
+                    _ = context.GatewaysOf(proxy);
+                    return TestNodes.ClusterPerServicePort(context, proxy);
+                },
+            });
+
+        // A node id with markup in its pod name: the page must show it as text, never as HTML.
+        var node = MeshFixture.Node("10.1.0.9", "evil<script>alert(1)</script>", "bookinfo");
+        await using var proxy = XdsProtocolClient.Open(host.Grpc, node);
+        await proxy.SendAsync(TypeUrls.Cluster);
+        await proxy.AckAsync(await proxy.NextAsync("clusters"));
+
+        using var http = new HttpClient { BaseAddress = host.Http, Timeout = TimeSpan.FromSeconds(10) };
+        using var response = await http.GetAsync("/");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        var page = await response.Content.ReadAsStringAsync();
+        Assert.Contains("<td>manifests</td><td>yes</td><td>yes</td>", page, StringComparison.Ordinal);
+        Assert.Contains("Proxies (1)", page, StringComparison.Ordinal);
+        Assert.Contains(WebUtility.HtmlEncode(node.Id), page, StringComparison.Ordinal);
+        Assert.DoesNotContain("<script>", page, StringComparison.Ordinal);
+        Assert.Contains("<td>networking.istio.io/Gateway</td><td>bookinfo</td><td>broken</td>", page, StringComparison.Ordinal);
+        Assert.Contains("Certificate authority", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Only_callers_with_both_ends_on_loopback_may_read_the_debug_endpoints()
     {
         Assert.True(DebugEndpoints.IsAllowed(Context(IPAddress.Loopback, IPAddress.Loopback)));
@@ -130,7 +163,7 @@ public sealed class HostDebugEndpointTests : IDisposable
         await using var host = await InProcessMeshHost.StartAsync(
             ["--urls", "http://127.0.0.1:0", "--http-urls", $"http://{own}:0", "--manifests", _manifests]);
         using var http = new HttpClient { BaseAddress = host.Http, Timeout = TimeSpan.FromSeconds(10) };
-        foreach (var path in new[] { "/debug/problems", "/debug/proxies", "/debug/config_dump?proxy=x" })
+        foreach (var path in new[] { "/", "/debug/problems", "/debug/proxies", "/debug/push_status", "/debug/config_dump?proxy=x" })
         {
             using var response = await http.GetAsync(path);
             Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);

@@ -310,6 +310,7 @@ public sealed class MeshHostApplication : IAsyncDisposable
         app.MapHealthChecks("/healthz");
         app.MapMeshDebug();
         app.MapPushStatus();
+        app.MapStatusPage();
         try
         {
             // Load (or create) the root and read the token file now, so a bad folder or file stops the start.
