@@ -114,10 +114,21 @@ internal static class MeshHostRunner
         return report;
     }
 
-    /// <summary>Server CPU per second over 3 s in which nothing changes.</summary>
+    /// <summary>Server CPU per second over 3 s in which nothing changes, once the host has settled (a 1 s window
+    /// under 0.1 CPU s, at most 30 s: a finished sync still collects garbage for a while).</summary>
     private static async Task<double> IdleCpuAsync(ProcessMonitor monitor)
     {
-        await Task.Delay(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+        var settle = Stopwatch.GetTimestamp();
+        while (Stopwatch.GetElapsedTime(settle) < TimeSpan.FromSeconds(30))
+        {
+            var before = monitor.CpuSeconds();
+            await Task.Delay(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+            if (monitor.CpuSeconds() - before < 0.1)
+            {
+                break;
+            }
+        }
+
         var cpu = monitor.CpuSeconds();
         var start = Stopwatch.GetTimestamp();
         await Task.Delay(TimeSpan.FromSeconds(3)).ConfigureAwait(false);
@@ -193,7 +204,7 @@ internal static class MeshHostRunner
     /// near its idle rate (a push that regenerates proxies without sending anything still costs CPU).</summary>
     private static async Task WaitIdleAsync(ProxyFleet fleet, ProcessMonitor monitor, double idlePerSecond, TimeSpan timeout)
     {
-        var threshold = Math.Max(0.05, 2 * idlePerSecond);
+        var threshold = Math.Max(0.1, 2 * idlePerSecond);
         var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
         var responses = fleet.Responses;
         var lastResponse = Stopwatch.GetTimestamp();
