@@ -5,8 +5,8 @@
 #   kubernetes-client (Debian's kubectl) for the Kubernetes tests, which check the test API server with the real client
 #   @grpc/grpc-js-xds (npm ci from the committed lockfile) for tests/clients/node
 # Grpc.Core (tests/clients/GrpcCoreClient) comes from NuGet with the solution build.
-# Last, a short load run (benchmarks/XdsLoad --scenario ci, SotW and delta) must converge without a NACK, and a short
-# DiscoveryLoad run must fill the service registry from the test Kubernetes API server.
+# Last, a short load run (benchmarks/XdsLoad --scenario ci, SotW and delta) must converge without a NACK, so must a tiny
+# MeshHost-mode run, and a short DiscoveryLoad run must fill the service registry from the test Kubernetes API server.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -61,6 +61,13 @@ if ! grep -q "check: FAILED: .*NACKs: 20 by proxies, 20 seen by the server" <<<"
   echo "test.sh: the XdsLoad nack self-test failed for another reason than the expected NACKs"
   exit 1
 fi
+
+# The MeshHost mode at a tiny size (20 sidecars of a 10-service mesh, one endpoint, VirtualService and new-service
+# change each): every proxy that must receive a change converges, none NACKs (a correctness check, not a timing check).
+for protocol in sotw delta; do
+  dotnet run -c Release --no-build --project benchmarks/XdsLoad -- --server meshhost --proxies 20 --services 10 \
+    --namespaces 5 --pods-per-service 2 --updates 1 --timeout 30s --check --protocol "$protocol"
+done
 
 # A short DiscoveryLoad run (benchmarks/README.md): the live Kubernetes source against the test API server in its own
 # process must fill the registry with every seeded object, and each readiness flip must reach a registry watch

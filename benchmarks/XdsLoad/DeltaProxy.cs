@@ -50,7 +50,7 @@ internal sealed class DeltaProxy(int index, ProxyFleet fleet) : SimulatedProxy(i
         while (await call.ResponseStream.MoveNext(cancel).ConfigureAwait(false))
         {
             var response = call.ResponseStream.Current;
-            Fleet.Received(response.CalculateSize());
+            Received(response.CalculateSize());
             var t = XdsType.IndexOf(response.TypeUrl);
             var error = t < 0 ? $"unexpected type URL {response.TypeUrl}" : Check(t, response);
             if (error is not null)
@@ -64,8 +64,15 @@ internal sealed class DeltaProxy(int index, ProxyFleet fleet) : SimulatedProxy(i
             }
 
             var held = _held[t];
+            var probe = Fleet.Probe;
+            ChangeProbe? hit = null;
             foreach (var resource in response.Resources)
             {
+                if (probe is not null && probe.Type == t && probe.MatchesDelta(resource.Name, resource.Version, resource.Resource_))
+                {
+                    hit = probe;
+                }
+
                 var name = Fleet.Catalog.Intern(resource.Name);
                 var version = Fleet.Catalog.Intern(resource.Version);
                 if (held.TryGetValue(name, out var had) && ReferenceEquals(had, version))
@@ -82,7 +89,7 @@ internal sealed class DeltaProxy(int index, ProxyFleet fleet) : SimulatedProxy(i
                 held.Remove(removed);
             }
 
-            Accept(t, response.SystemVersionInfo, Now());
+            Accept(t, response.SystemVersionInfo, Now(), hit);
             if (t == XdsType.Cluster)
             {
                 await FollowAsync(XdsType.Cluster, XdsType.Endpoint, SendAsync).ConfigureAwait(false);
@@ -103,6 +110,11 @@ internal sealed class DeltaProxy(int index, ProxyFleet fleet) : SimulatedProxy(i
             await StallIfAskedAsync(cancel).ConfigureAwait(false);
         }
     }
+
+    // The sets are replaced whole (FollowAsync), never changed once published.
+    public override bool Subscribes(int type, string name) => Volatile.Read(ref _subscribed[type]).Contains(name);
+
+    public override int SubscribedCount(int type) => Volatile.Read(ref _subscribed[type]).Count;
 
     /// <summary>Validates a response without parsing EDS/RDS bodies; CDS/LDS bodies go through the shared cache.</summary>
     private string? Check(int type, DeltaDiscoveryResponse response)
@@ -150,7 +162,7 @@ internal sealed class DeltaProxy(int index, ProxyFleet fleet) : SimulatedProxy(i
             _held[child].Remove(name);
         }
 
-        _subscribed[child] = wanted;
+        Volatile.Write(ref _subscribed[child], wanted);
         Requested[child] = true;
         await send(request).ConfigureAwait(false);
     }

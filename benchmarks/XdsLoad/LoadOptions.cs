@@ -8,6 +8,7 @@ internal sealed record LoadOptions
     public const string Usage = """
         XdsLoad: N simulated Envoy proxies over ADS against XdsLoad.Server (started here unless attached).
           --scenario S             mesh-10k | churn | full-change | stalled | reconnect | floor | ci   (default churn)
+                                   meshhost: the same as --server meshhost (below)
                                    nack: self-test, one update every proxy must NACK (so --check must fail)
           --proxies N              simulated proxies (default: 10000 for mesh-10k, 200 for ci, else 1000)
           --protocol P             sotw | delta (default sotw)
@@ -24,6 +25,18 @@ internal sealed record LoadOptions
           --floor                  run against the floor server (implied by the floor scenario)
           --server-pid PID --server-url URL --control-url URL   attach to a running XdsLoad.Server
           --server-dll PATH        the XdsLoad.Server.dll to start (default: built alongside)
+
+        MeshHost mode (--server meshhost; scenario meshhost): the proxies are Istio sidecars of a generated mesh served
+        by examples/MeshHost from a manifest folder; after the initial sync it makes --updates endpoint changes (a pod
+        of svc-0 flips ready/not ready), one VirtualService change and one new service in ns-0, each measured alone.
+          --server S               sdk (XdsLoad.Server, default) | meshhost
+          --sidecar-scoping on|off a Sidecar per namespace limiting egress to ./* and istio-system/* (default on)
+          --namespaces N           namespaces the --services are spread over (default 50)
+          --pods-per-service N     ready pods per service (default 10); proxies take pods round the namespaces
+          --manifests-dir DIR      write the mesh there and keep it (default: a temporary folder, deleted)
+          --meshhost-dll PATH      the MeshHost.dll to start (default: built alongside)
+          --compare-sdk            then run the SDK-only churn at the same proxies and protocol, one load
+                                   assignment per update, and report the endpoint change's server CPU ratio
         """;
 
     public string Scenario { get; init; } = "churn";
@@ -62,6 +75,20 @@ internal sealed record LoadOptions
 
     public string? ServerDll { get; init; }
 
+    public string Server { get; init; } = "sdk";
+
+    public bool SidecarScoping { get; init; } = true;
+
+    public int Namespaces { get; init; } = 50;
+
+    public int PodsPerService { get; init; } = 10;
+
+    public string? ManifestsDir { get; init; }
+
+    public string? MeshHostDll { get; init; }
+
+    public bool CompareSdk { get; init; }
+
     public bool IsDelta => Protocol == "delta";
 
     public static LoadOptions Parse(string[] args)
@@ -94,11 +121,33 @@ internal sealed record LoadOptions
                 case "--server-url": o = o with { ServerUrl = Value() }; break;
                 case "--control-url": o = o with { ControlUrl = Value() }; break;
                 case "--server-dll": o = o with { ServerDll = Value() }; break;
+                case "--server": o = o with { Server = Value() }; break;
+                case "--sidecar-scoping": o = o with { SidecarScoping = Value() switch { "on" => true, "off" => false, var v => throw new ArgumentException($"--sidecar-scoping {v}: on or off") } }; break;
+                case "--namespaces": o = o with { Namespaces = Int(Value()) }; break;
+                case "--pods-per-service": o = o with { PodsPerService = Int(Value()) }; break;
+                case "--manifests-dir": o = o with { ManifestsDir = Value() }; break;
+                case "--meshhost-dll": o = o with { MeshHostDll = Value() }; break;
+                case "--compare-sdk": o = o with { CompareSdk = true }; break;
                 default: throw new ArgumentException($"unknown option '{name}'");
             }
         }
 
-        if (o.Scenario is not ("mesh-10k" or "churn" or "full-change" or "stalled" or "reconnect" or "floor" or "ci" or "nack"))
+        if (o.Server is not ("sdk" or "meshhost"))
+        {
+            throw new ArgumentException($"unknown server '{o.Server}' (sdk, meshhost)");
+        }
+
+        if (o.Server == "meshhost" || o.Scenario == "meshhost")
+        {
+            if (o.Floor || o.ServerUrl is not null)
+            {
+                throw new ArgumentException("--server meshhost starts examples/MeshHost itself: no --floor, no attaching");
+            }
+
+            o = o with { Scenario = "meshhost", Server = "meshhost" };
+        }
+
+        if (o.Scenario is not ("meshhost" or "mesh-10k" or "churn" or "full-change" or "stalled" or "reconnect" or "floor" or "ci" or "nack"))
         {
             throw new ArgumentException($"unknown scenario '{o.Scenario}'");
         }
@@ -117,7 +166,7 @@ internal sealed record LoadOptions
         return o with
         {
             Proxies = proxies ?? o.Scenario switch { "mesh-10k" => 10_000, "ci" => 200, "nack" => 20, _ => 1000 },
-            Updates = updates ?? o.Scenario switch { "ci" => 5, "stalled" => 10, "reconnect" => 1, "full-change" => 1, "nack" => 1, "mesh-10k" => 0, _ => 60 },
+            Updates = updates ?? o.Scenario switch { "meshhost" => 3, "ci" => 5, "stalled" => 10, "reconnect" => 1, "full-change" => 1, "nack" => 1, "mesh-10k" => 0, _ => 60 },
             Interval = interval ?? (ci ? TimeSpan.FromMilliseconds(200) : TimeSpan.FromSeconds(1)),
             Timeout = o.Scenario == "nack" && o.Timeout == TimeSpan.FromSeconds(60) ? TimeSpan.FromSeconds(3)
                 : ci && o.Timeout == TimeSpan.FromSeconds(60) ? TimeSpan.FromSeconds(20) : o.Timeout,

@@ -30,6 +30,20 @@ internal sealed record UpdateReport(int Generation, int ChangedResources, int Ex
     public int Converged => ConvergenceMs.Count;
 }
 
+/// <summary>One MeshHost change: convergence over the proxies that must receive it (from just before the file was
+/// renamed into place to each one's ACK of a response holding the changed resource), and what the whole change cost
+/// until the host was idle again: server CPU, responses to every proxy, and how many proxies got any response
+/// (pushed), how many of them needed none (outside the expected set).</summary>
+internal sealed record ChangeReport(string Label, string Resource, int Expected, Distribution ConvergenceMs, double WallSeconds,
+    double ServerCpuSeconds, long Responses, long BytesReceived, int ProxiesPushed, int PushedOutsideExpected, string PushedByNamespace)
+{
+    public int Converged => ConvergenceMs.Count;
+}
+
+/// <summary>The SDK-only churn run next to a MeshHost run: one load assignment per update.</summary>
+internal sealed record SdkComparison(int Updates, double UpdatesServerCpuSeconds, double ServerCpuPerUpdate, double InitialSyncServerCpuSeconds,
+    long InitialSyncBytes, double? InitialSyncSeconds, Distribution? ConvergenceMs, double MeshHostEndpointCpu, double Ratio, bool Passed);
+
 /// <summary>Everything one run measured.</summary>
 internal sealed record LoadReport
 {
@@ -83,6 +97,16 @@ internal sealed record LoadReport
 
     public List<string> Failures { get; } = [];
 
+    /// <summary>MeshHost mode: the generated mesh, in words.</summary>
+    public string? Mesh { get; set; }
+
+    /// <summary>MeshHost mode: server CPU seconds per second while nothing changes (the manifest rescan and timers).</summary>
+    public double? ServerIdleCpuPerSecond { get; set; }
+
+    public List<ChangeReport> Changes { get; } = [];
+
+    public SdkComparison? Sdk { get; set; }
+
     public bool Passed => Failures.Count == 0;
 
     private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
@@ -98,6 +122,11 @@ internal sealed record LoadReport
         var c = CultureInfo.InvariantCulture;
         var s = new StringBuilder();
         s.AppendLine(c, $"XdsLoad {Scenario}: {Proxies} proxies, {Protocol}, server {ServerMode}, {StreamsPerConnection} stream(s)/connection, started {StartedUtc}");
+        if (Mesh is not null)
+        {
+            s.AppendLine(c, $"mesh: {Mesh}");
+        }
+
         s.AppendLine(c, $"resources: {string.Join(", ", ResourceCounts.Select(kv => $"{kv.Key[(kv.Key.LastIndexOf('.') + 1)..]} {kv.Value}"))}");
         s.AppendLine();
         s.AppendLine("| phase | wall s | server CPU s | server RSS start/end/peak MiB | client CPU s | bytes received | responses |");
@@ -134,6 +163,25 @@ internal sealed record LoadReport
             }
         }
 
+        if (Changes.Count > 0)
+        {
+            s.AppendLine();
+            s.AppendLine(c, $"server idle CPU: {ServerIdleCpuPerSecond:F3} s per s (included in each change's server CPU)");
+            s.AppendLine("| change | resource | converged | p50 ms | p99 ms | max ms | wall s | server CPU s | responses | bytes | proxies pushed | pushed, not needing it | pushed by namespace |");
+            s.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+            foreach (var u in Changes)
+            {
+                s.AppendLine(c, $"| {u.Label} | {u.Resource} | {u.Converged}/{u.Expected} | {u.ConvergenceMs.P50:F0} | {u.ConvergenceMs.P99:F0} | {u.ConvergenceMs.Max:F0} | {u.WallSeconds:F2} | {u.ServerCpuSeconds:F2} | {u.Responses:N0} | {u.BytesReceived:N0} | {u.ProxiesPushed} | {u.PushedOutsideExpected} | {u.PushedByNamespace} |");
+            }
+        }
+
+        if (Sdk is { } sdk)
+        {
+            s.AppendLine();
+            s.AppendLine(c, $"SDK-only churn, same proxies and protocol ({sdk.Updates} updates of one load assignment each): initial sync {sdk.InitialSyncSeconds:F2} s, {sdk.InitialSyncServerCpuSeconds:F2} server CPU s, {sdk.InitialSyncBytes:N0} bytes; updates {sdk.UpdatesServerCpuSeconds:F2} server CPU s = {sdk.ServerCpuPerUpdate:F3} s per update; convergence p50 {sdk.ConvergenceMs?.P50:F1} ms, p99 {sdk.ConvergenceMs?.P99:F1} ms{(sdk.Passed ? "" : " (that run FAILED its check)")}");
+            s.AppendLine(c, $"ratio, server CPU of one endpoint change: MeshHost {sdk.MeshHostEndpointCpu:F3} s (mean over endpoint changes) / SDK-only {sdk.ServerCpuPerUpdate:F3} s = {sdk.Ratio:F1}x");
+        }
+
         s.AppendLine();
         if (StalledProxies > 0)
         {
@@ -145,7 +193,9 @@ internal sealed record LoadReport
             s.AppendLine(c, $"delta resources re-sent at a version the proxy held: {redundant}");
         }
 
-        s.AppendLine(c, $"NACKs: client {ClientNacks}, server {ServerNacks} (server ACKs {ServerAcks}){(LastNack is null ? "" : $"; last: {LastNack}")}");
+        s.AppendLine(Scenario == "meshhost"
+            ? string.Create(c, $"NACKs: client {ClientNacks} (the MeshHost counts none){(LastNack is null ? "" : $"; last: {LastNack}")}")
+            : string.Create(c, $"NACKs: client {ClientNacks}, server {ServerNacks} (server ACKs {ServerAcks}){(LastNack is null ? "" : $"; last: {LastNack}")}"));
         s.AppendLine(c, $"stream errors: {StreamErrors}{(LastStreamError is null ? "" : $"; last: {LastStreamError}")}");
         s.AppendLine(Passed ? "check: passed" : $"check: FAILED: {string.Join("; ", Failures)}");
         return s.ToString();

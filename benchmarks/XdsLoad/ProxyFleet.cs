@@ -1,4 +1,5 @@
 using System.Net;
+using Envoy.Config.Core.V3;
 using Envoy.Service.Discovery.V3;
 using Grpc.Net.Client;
 
@@ -13,7 +14,9 @@ internal sealed class ProxyFleet : IAsyncDisposable
 {
     private readonly LoadOptions _options;
     private readonly Uri _server;
-    private readonly string[] _initialVersions;
+    private readonly string[]? _initialVersions;
+    private readonly Func<int, Node>? _nodes;
+    private ChangeProbe? _probe;
     private readonly List<GrpcChannel> _channels = [];
     private Task[] _runs = [];
     private CancellationTokenSource _cancel = new();
@@ -27,11 +30,21 @@ internal sealed class ProxyFleet : IAsyncDisposable
     private string? _lastNack;
     private string? _lastStreamError;
 
+    /// <summary>A fleet against XdsLoad.Server: every proxy is synced at the versions <c>/setup</c> returned.</summary>
     public ProxyFleet(LoadOptions options, Uri server, SetupResult setup)
+        : this(options, server, [.. XdsType.Urls.Select(u => setup.Versions[u])], nodes: null)
+    {
+    }
+
+    /// <summary>A fleet of proxies with their own nodes (<paramref name="nodes"/>: index → node) and per-proxy
+    /// configuration: a proxy is synced once it has ACKed each of the four types (<paramref name="initialVersions"/>
+    /// null), else at exactly those versions.</summary>
+    public ProxyFleet(LoadOptions options, Uri server, string[]? initialVersions, Func<int, Node>? nodes)
     {
         _options = options;
         _server = server;
-        _initialVersions = [.. XdsType.Urls.Select(u => setup.Versions[u])];
+        _initialVersions = initialVersions;
+        _nodes = nodes;
         Proxies = [.. Enumerable.Range(0, options.Proxies).Select(i => options.IsDelta ? (SimulatedProxy)new DeltaProxy(i, this) : new SotwProxy(i, this))];
     }
 
@@ -82,11 +95,23 @@ internal sealed class ProxyFleet : IAsyncDisposable
 
     public void OnSynced() => Interlocked.Increment(ref _synced);
 
+    /// <summary>The change proxies are watched for (see <see cref="ChangeProbe"/>); null between changes.</summary>
+    public ChangeProbe? Probe
+    {
+        get => Volatile.Read(ref _probe);
+        set => Volatile.Write(ref _probe, value);
+    }
+
+    /// <summary>The node of proxy <paramref name="index"/>.</summary>
+    public Node NodeFor(int index) =>
+        _nodes?.Invoke(index) ?? new Node { Id = $"proxy-{index}", Cluster = "xdsload", UserAgentName = "xdsload" };
+
     public bool IsInitialConfig(string?[] acked)
     {
         for (var t = 0; t < XdsType.Count; t++)
         {
-            if (!string.Equals(Volatile.Read(ref acked[t]), _initialVersions[t], StringComparison.Ordinal))
+            var version = Volatile.Read(ref acked[t]);
+            if (_initialVersions is null ? version is null : !string.Equals(version, _initialVersions[t], StringComparison.Ordinal))
             {
                 return false;
             }

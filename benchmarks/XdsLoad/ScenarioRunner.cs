@@ -8,6 +8,11 @@ internal static class ScenarioRunner
 {
     public static async Task<LoadReport> RunAsync(LoadOptions o)
     {
+        if (o.Server == "meshhost")
+        {
+            return await MeshHostRunner.RunAsync(o).ConfigureAwait(false);
+        }
+
         await using var server = o.ServerUrl is not null
             ? ServerHandle.Attach(o.ServerPid ?? throw new ArgumentException("--server-pid is needed to attach"), o.ServerUrl, o.ControlUrl!)
             : await ServerHandle.StartAsync(o.ServerDll, o.Floor).ConfigureAwait(false);
@@ -80,7 +85,7 @@ internal static class ScenarioRunner
         return report;
     }
 
-    private static async Task InitialSyncAsync(LoadOptions o, ProxyFleet fleet, ProcessMonitor monitor, LoadReport report)
+    internal static async Task InitialSyncAsync(LoadOptions o, ProxyFleet fleet, ProcessMonitor monitor, LoadReport report)
     {
         var phase = new Phase(monitor, fleet);
         var start = Stopwatch.GetTimestamp();
@@ -227,10 +232,10 @@ internal static class ScenarioRunner
         report.AllUpdatesMs = Distribution.Of(all);
     }
 
-    private static double Milliseconds(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
+    internal static double Milliseconds(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
 
     /// <summary>Measures one phase: wall time, server CPU and RSS, client CPU, bytes and responses received.</summary>
-    private sealed class Phase
+    internal sealed class Phase
     {
         private readonly ProcessMonitor _monitor;
         private readonly ProxyFleet _fleet;

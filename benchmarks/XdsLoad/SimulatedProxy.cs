@@ -21,12 +21,19 @@ internal abstract class SimulatedProxy(int index, ProxyFleet fleet)
     private readonly string?[] _acked = new string?[XdsType.Count];
     private volatile bool _synced;
     private bool _connected;
+    private long _responses;
+    private ChangeProbe? _hitProbe;
+    private long _hitAt;
 
     public int Index { get; } = index;
 
     protected ProxyFleet Fleet { get; } = fleet;
 
-    protected Node Node { get; } = new() { Id = $"proxy-{index}", Cluster = "xdsload", UserAgentName = "xdsload" };
+    /// <summary>The node sent on the first request of each stream (the fleet's node factory, else a plain one).</summary>
+    protected Node Node { get; } = fleet.NodeFor(index);
+
+    /// <summary>Responses this proxy has read, of every type.</summary>
+    public long ResponseCount => Interlocked.Read(ref _responses);
 
     /// <summary>Set before the run: stop reading the response stream once the initial config is ACKed.</summary>
     public bool StallAfterSync { get; set; }
@@ -108,9 +115,45 @@ internal abstract class SimulatedProxy(int index, ProxyFleet fleet)
     protected abstract Task RunStreamAsync(AggregatedDiscoveryService.AggregatedDiscoveryServiceClient client, bool resume,
         Action connected, CancellationToken cancel);
 
-    /// <summary>Records an accepted response (an ACK about to be sent).</summary>
-    protected void Accept(int type, string version, long timestamp)
+    /// <summary>When this proxy first ACKed a response that <paramref name="probe"/> matched; null before.</summary>
+    public long? HitAt(ChangeProbe probe)
     {
+        lock (_acks)
+        {
+            return ReferenceEquals(_hitProbe, probe) ? _hitAt : null;
+        }
+    }
+
+    /// <summary>Whether this proxy subscribes to resource <paramref name="name"/> of <paramref name="type"/>
+    /// (by name: EDS and RDS).</summary>
+    public abstract bool Subscribes(int type, string name);
+
+    /// <summary>How many resources of <paramref name="type"/> this proxy subscribes to by name.</summary>
+    public abstract int SubscribedCount(int type);
+
+    /// <summary>Counts a response read (bytes for the fleet, one for this proxy).</summary>
+    protected void Received(int bytes)
+    {
+        Interlocked.Increment(ref _responses);
+        Fleet.Received(bytes);
+    }
+
+    /// <summary>Records an accepted response (an ACK about to be sent); <paramref name="hit"/>: the fleet's current
+    /// probe matched it.</summary>
+    protected void Accept(int type, string version, long timestamp, ChangeProbe? hit = null)
+    {
+        if (hit is not null)
+        {
+            lock (_acks)
+            {
+                if (!ReferenceEquals(_hitProbe, hit))
+                {
+                    _hitProbe = hit;
+                    _hitAt = timestamp;
+                }
+            }
+        }
+
         lock (_acks)
         {
             _acks.Add(new AckRecord(type, version, timestamp));

@@ -47,7 +47,7 @@ internal sealed class SotwProxy(int index, ProxyFleet fleet) : SimulatedProxy(in
         while (await call.ResponseStream.MoveNext(cancel).ConfigureAwait(false))
         {
             var response = call.ResponseStream.Current;
-            Fleet.Received(response.CalculateSize());
+            Received(response.CalculateSize());
             var t = XdsType.IndexOf(response.TypeUrl);
             if (t < 0)
             {
@@ -82,7 +82,9 @@ internal sealed class SotwProxy(int index, ProxyFleet fleet) : SimulatedProxy(in
                 continue;
             }
 
-            Accept(t, response.VersionInfo, Now());
+            var probe = Fleet.Probe;
+            var hit = probe is not null && probe.Type == t && probe.MatchesSotw(response.VersionInfo, response.Resources) ? probe : null;
+            Accept(t, response.VersionInfo, Now(), hit);
             _nonces[t] = response.Nonce;
             if (t == XdsType.Cluster && !SameNames(_names[XdsType.Endpoint], derived!.Names))
             {
@@ -110,6 +112,11 @@ internal sealed class SotwProxy(int index, ProxyFleet fleet) : SimulatedProxy(in
             await StallIfAskedAsync(cancel).ConfigureAwait(false);
         }
     }
+
+    public override bool Subscribes(int type, string name) =>
+        Array.BinarySearch(Volatile.Read(ref _names[type]), name, StringComparer.Ordinal) >= 0;
+
+    public override int SubscribedCount(int type) => Volatile.Read(ref _names[type]).Length;
 
     private DiscoveryRequest Request(int type, string version, string? nonce)
     {

@@ -177,6 +177,12 @@ public static class RouteBuilder
         var hostsInOrder = byHost.Keys.OrderBy(h => h, StringComparer.Ordinal).ToList();
 
         var virtualServices = RouteVirtualServices.ForGateway(context, proxy.Namespace, RouteVirtualServices.MeshGateway);
+        if (proxy.Type == ProxyType.Sidecar && context.SidecarOf(proxy) is { Spec.Egress.Count: > 0 } scope)
+        {
+            // As istiod's SidecarScope: only the VirtualServices whose namespace the Sidecar's egress hosts import
+            // (or "*"), with a host among those imported hosts.
+            virtualServices = [.. virtualServices.Where(v => SidecarImports(scope, v, proxy.Namespace))];
+        }
         if (port != 80)
         {
             // As istiod: on ports other than 80 only VirtualServices naming a service of the port count.
@@ -305,6 +311,20 @@ public static class RouteBuilder
                 result.Add(new VirtualHost { Name = name, Domains = { kept }, Routes = { routes }, IncludeRequestAttemptCount = true });
             }
         }
+    }
+
+    private static bool SidecarImports(SidecarScope scope, ResolvedVirtualService vs, string proxyNamespace)
+    {
+        foreach (var (ns, host) in scope.Hosts)
+        {
+            var wanted = ns == "." ? proxyNamespace : ns;
+            if ((wanted == "*" || wanted == vs.Namespace)
+                && vs.Hosts.Any(h => PushContext.HostMatches(host, h) || PushContext.HostMatches(h, host)))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     // For each service host, the VirtualService whose host names it most specifically: an exact host beats any
