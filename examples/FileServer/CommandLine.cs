@@ -138,7 +138,7 @@ internal sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyL
         }
 
         if (!TryParseCa(single, out var ca, out var tokens, out var trustDomain, out error)
-            || !TryParseTls(single, grpc.Concat(http).ToList(), out var tlsCert, out var tlsKey, out error))
+            || !ListenUrl.TryParseTls(single, grpc.Concat(http).ToList(), out var tlsCert, out var tlsKey, out error))
         {
             return false;
         }
@@ -192,51 +192,6 @@ internal sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyL
             tokens = Path.GetFullPath(tokens);
         }
 
-        return true;
-    }
-
-    private static bool TryParseTls(Dictionary<string, string> single, List<ListenUrl> urls, out string? cert, out string? key,
-        out string error)
-    {
-        single.TryGetValue("--tls-cert", out cert);
-        single.TryGetValue("--tls-key", out key);
-        error = string.Empty;
-        var tlsUrls = urls.Where(u => u.Tls).Select(u => u.Text).ToList();
-        if (cert is null && key is null)
-        {
-            if (tlsUrls.Count > 0)
-            {
-                error = $"{tlsUrls[0]} is https:// but no --tls-cert/--tls-key are given";
-                return false;
-            }
-
-            return true;
-        }
-
-        if (cert is null || key is null)
-        {
-            error = "--tls-cert and --tls-key go together (the certificate and its private key, both PEM)";
-            return false;
-        }
-
-        if (tlsUrls.Count == 0)
-        {
-            error = "--tls-cert is given but no URL is https://";
-            return false;
-        }
-
-        foreach (var (option, file) in new[] { ("--tls-cert", cert), ("--tls-key", key) })
-        {
-            if (!File.Exists(file))
-            {
-                error = $"{option}: the file '{file}' does not exist"
-                    + (Path.IsPathRooted(file) ? string.Empty : $" (looked for {Path.GetFullPath(file)})");
-                return false;
-            }
-        }
-
-        cert = Path.GetFullPath(cert);
-        key = Path.GetFullPath(key);
         return true;
     }
 }

@@ -188,7 +188,7 @@ public sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyLis
         if (!TryParseSource(single, inCluster, out var mode, out var manifests, out var kubeconfig, out error)
             || !TryParseCa(single, mode, out var ca, out var tokens, out error)
             || !TryParseDomains(single, out var domain, out var trustDomain, out error)
-            || !TryParseTls(single, [.. grpc, .. http], out var tlsCert, out var tlsKey, out error))
+            || !ListenUrl.TryParseTls(single, [.. grpc, .. http], out var tlsCert, out var tlsKey, out error))
         {
             return false;
         }
@@ -308,49 +308,5 @@ public sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyLis
         error = string.Empty;
         return true;
     }
-
-    private static bool TryParseTls(Dictionary<string, string> single, List<ListenUrl> urls, out string? cert, out string? key, out string error)
-    {
-        single.TryGetValue("--tls-cert", out cert);
-        single.TryGetValue("--tls-key", out key);
-        error = string.Empty;
-        var tlsUrls = urls.Where(u => u.Tls).Select(u => u.Text).ToList();
-        if (cert is null && key is null)
-        {
-            if (tlsUrls.Count > 0)
-            {
-                error = $"{tlsUrls[0]} is https:// but no --tls-cert/--tls-key are given";
-                return false;
-            }
-
-            return true;
-        }
-
-        if (cert is null || key is null)
-        {
-            error = "--tls-cert and --tls-key go together (the certificate and its private key, both PEM)";
-            return false;
-        }
-
-        if (tlsUrls.Count == 0)
-        {
-            error = "--tls-cert is given but no URL is https://";
-            return false;
-        }
-
-        foreach (var (option, file) in new[] { ("--tls-cert", cert), ("--tls-key", key) })
-        {
-            if (!File.Exists(file))
-            {
-                error = $"{option}: the file '{file}' does not exist" + LookedFor(file);
-                return false;
-            }
-        }
-
-        cert = Path.GetFullPath(cert);
-        key = Path.GetFullPath(key);
-        return true;
-    }
-
     private static string LookedFor(string path) => Path.IsPathRooted(path) ? string.Empty : $" (looked for {Path.GetFullPath(path)})";
 }

@@ -46,6 +46,60 @@ public sealed record ListenUrl(string Text, IPAddress? Address, bool Localhost, 
         return true;
     }
 
+    /// <summary>Reads <c>--tls-cert</c> / <c>--tls-key</c>: both or neither, given exactly when some URL is
+    /// <c>https://</c>, naming files that exist (returned as full paths).</summary>
+    /// <param name="options">The single-valued options given.</param>
+    /// <param name="urls">Every listen URL.</param>
+    /// <param name="cert">The certificate file, or null.</param>
+    /// <param name="key">The key file, or null.</param>
+    /// <param name="error">Why the options are refused.</param>
+    public static bool TryParseTls(IReadOnlyDictionary<string, string> options, IReadOnlyList<ListenUrl> urls, out string? cert, out string? key,
+        out string error)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(urls);
+        options.TryGetValue("--tls-cert", out cert);
+        options.TryGetValue("--tls-key", out key);
+        error = string.Empty;
+        var tlsUrls = urls.Where(u => u.Tls).Select(u => u.Text).ToList();
+        if (cert is null && key is null)
+        {
+            if (tlsUrls.Count > 0)
+            {
+                error = $"{tlsUrls[0]} is https:// but no --tls-cert/--tls-key are given";
+                return false;
+            }
+
+            return true;
+        }
+
+        if (cert is null || key is null)
+        {
+            error = "--tls-cert and --tls-key go together (the certificate and its private key, both PEM)";
+            return false;
+        }
+
+        if (tlsUrls.Count == 0)
+        {
+            error = "--tls-cert is given but no URL is https://";
+            return false;
+        }
+
+        foreach (var (option, file) in new[] { ("--tls-cert", cert), ("--tls-key", key) })
+        {
+            if (!File.Exists(file))
+            {
+                error = $"{option}: the file '{file}' does not exist"
+                    + (Path.IsPathRooted(file) ? string.Empty : $" (looked for {Path.GetFullPath(file)})");
+                return false;
+            }
+        }
+
+        cert = Path.GetFullPath(cert);
+        key = Path.GetFullPath(key);
+        return true;
+    }
+
     private static bool TryParse(string text, string example, out ListenUrl url, out string why)
     {
         url = null!;
