@@ -186,15 +186,15 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
         return null;
     }
 
+    /// <summary>How close to a credential's expiry a timer wake-up counts as early (see <see cref="KeepAuthorizedAsync"/>).</summary>
+    private static readonly TimeSpan NearExpiry = TimeSpan.FromSeconds(1);
+
     /// <summary>
     /// Keeps a credential-based authorization true while the stream lives: ends the stream with UNAUTHENTICATED
     /// when the credential expires, and asks the authorizers again every
     /// <see cref="XdsServerOptions.ReauthorizationInterval"/> when the decision may be revoked. Ending goes
     /// through the request channel, so the loop stops before it sends anything else.
     /// </summary>
-    /// <summary>How close to a credential's expiry a timer wake-up counts as early (see <see cref="KeepAuthorizedAsync"/>).</summary>
-    private static readonly TimeSpan NearExpiry = TimeSpan.FromSeconds(1);
-
     private async Task KeepAuthorizedAsync(NodeAuthorization authorization)
     {
         var ct = _ended.Token;
