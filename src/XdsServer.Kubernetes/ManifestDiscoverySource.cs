@@ -40,6 +40,7 @@ public sealed class ManifestDiscoverySource : IServiceDiscoverySource, IDisposab
     private readonly TimeSpan _rescan;
     private readonly XdsServer.Files.FolderChanges _changes;
     private readonly ManifestFolder _folder = new();
+    private readonly EndpointSynthesizer _synthesizer = new();
     private readonly HashSet<string> _kinds = new(StringComparer.Ordinal);
     private Dictionary<string, CachedFile> _files = new(StringComparer.Ordinal);
     private IReadOnlyList<ManifestProblem> _problems = [];
@@ -160,7 +161,7 @@ public sealed class ManifestDiscoverySource : IServiceDiscoverySource, IDisposab
         }
 
         var (entries, problems, kept) = _folder.Merge([.. files.Select(f => (f.Key, f.Value.Content))]);
-        var objects = entries.SelectMany(e => e.Translated).Concat(EndpointSynthesizer.Synthesize(entries))
+        var objects = entries.SelectMany(e => e.Translated).Concat(_synthesizer.Synthesize(entries))
             .DistinctBy(o => o.Key).ToList();
         _kinds.UnionWith(objects.Select(o => o.Key.Kind));
         var changes = sink.Replace(_kinds, objects);

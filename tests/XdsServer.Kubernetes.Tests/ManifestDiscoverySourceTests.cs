@@ -350,6 +350,62 @@ public sealed class ManifestDiscoverySourceTests
     }
 
     [Fact]
+    public async Task A_pod_added_in_its_own_file_changes_only_the_groups_of_the_services_that_select_it()
+    {
+        // The synthesizer looks pods up by one selector label and keeps the groups of services whose inputs are the
+        // same instances as at the last read: the other service's group must stay as it was, and a pod with only
+        // one of a two-label selector's labels must not be selected.
+        await using var folder = new ManifestFolderHarness();
+        folder.Write("services.yaml", """
+            apiVersion: v1
+            kind: Service
+            metadata: { name: web, namespace: demo }
+            spec: { selector: { app: web }, ports: [{ name: http, port: 80 }] }
+            ---
+            apiVersion: v1
+            kind: Service
+            metadata: { name: api, namespace: demo }
+            spec: { selector: { app: api, tier: backend }, ports: [{ name: http, port: 80 }] }
+            """);
+        folder.Write("pods.yaml", """
+            apiVersion: v1
+            kind: Pod
+            metadata: { name: web-1, namespace: demo, labels: { app: web } }
+            status: { podIP: 127.0.0.1 }
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: { name: api-1, namespace: demo, labels: { app: api, tier: backend } }
+            status: { podIP: 127.0.0.2 }
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: { name: api-frontend, namespace: demo, labels: { app: api, tier: frontend } }
+            status: { podIP: 127.0.0.3 }
+            """);
+        await folder.StartAsync();
+        var web = new ObjectKey(RegistryKinds.Service, "demo", "web");
+        var api = new ObjectKey(RegistryKinds.Service, "demo", "api");
+        var apiBefore = Assert.Single(folder.Current.EndpointGroupsOf(api));
+        Assert.Equal(["127.0.0.2"], apiBefore.Endpoints.Select(e => e.Address));
+        using var watch = folder.Registry.Watch();
+
+        folder.Write("web-2.yaml", """
+            apiVersion: v1
+            kind: Pod
+            metadata: { name: web-2, namespace: demo, labels: { app: web } }
+            status: { podIP: 127.0.0.4 }
+            """);
+
+        var (changes, snapshot) = await watch.NextAsync().WaitAsync(Timeout);
+        Assert.Equal(
+            [new ObjectKey(RegistryKinds.Pod, "demo", "web-2"), new ObjectKey(ManifestDiscoverySource.SelectedEndpointsKind, "demo", "web")],
+            changes.Select(c => c.Key).OrderBy(k => k.Kind, StringComparer.Ordinal));
+        Assert.Equal(["127.0.0.1", "127.0.0.4"], Assert.Single(snapshot.EndpointGroupsOf(web)).Endpoints.Select(e => e.Address).Order());
+        Assert.Same(apiBefore, Assert.Single(snapshot.EndpointGroupsOf(api)));
+    }
+
+    [Fact]
     public async Task Service_with_an_endpoint_slice_gets_no_endpoints_from_pods()
     {
         await using var folder = new ManifestFolderHarness();
