@@ -223,7 +223,7 @@ public sealed class MeshHostApplication : IAsyncDisposable
             {
                 Listen(kestrel, url, HttpProtocols.Http1, grpc: false,
                     "HTTP/1.1: GET /healthz, " + CertificateAuthorityEndpointRouteBuilderExtensions.DefaultTrustBundlePath
-                    + "; loopback callers only: /debug/problems, /debug/proxies, /debug/config_dump?proxy=<node id>");
+                    + "; loopback callers only: the status page /, /debug/problems, /debug/proxies, /debug/push_status, /debug/config_dump?proxy=<node id>");
             }
         });
 
