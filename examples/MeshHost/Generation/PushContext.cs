@@ -131,15 +131,22 @@ public sealed partial class PushContext
     }
 
     /// <summary>The service ports the proxy's own workload serves: its addresses among the services' endpoints.</summary>
+    /// <remarks>Computed once per context and address set (it scans every service's endpoints) and shared by the
+    /// cluster, listener and gateway builders that ask for it.</remarks>
     public IReadOnlyList<ServiceTarget> ServiceTargets(Proxy proxy)
     {
         ArgumentNullException.ThrowIfNull(proxy);
+        return Memo("service-targets|" + string.Join(',', proxy.IpAddresses), _ => FindServiceTargets(proxy.IpAddresses));
+    }
+
+    private List<ServiceTarget> FindServiceTargets(IReadOnlyList<string> addresses)
+    {
         var targets = new List<ServiceTarget>();
         foreach (var service in Services)
         {
             foreach (var endpoint in Registry.EndpointsOf(service.Key))
             {
-                if (!proxy.IpAddresses.Contains(endpoint.Address, StringComparer.Ordinal))
+                if (!addresses.Contains(endpoint.Address, StringComparer.Ordinal))
                 {
                     continue;
                 }
