@@ -84,7 +84,7 @@ public static class XdsServerEndpointRouteBuilderExtensions
         DiscoveryRequest request;
         try
         {
-            request = ApiTypes.Parser.Parse<DiscoveryRequest>(body);
+            request = EnvoyApiTypes.Parser.Parse<DiscoveryRequest>(body);
         }
         catch (Exception e) when (e is Google.Protobuf.InvalidJsonException or Google.Protobuf.InvalidProtocolBufferException or FormatException)
         {
@@ -109,7 +109,7 @@ public static class XdsServerEndpointRouteBuilderExtensions
                     return;
                 default:
                     http.Response.ContentType = "application/json";
-                    await http.Response.WriteAsync(ApiTypes.Formatter.Format(response), http.RequestAborted).ConfigureAwait(false);
+                    await http.Response.WriteAsync(EnvoyApiTypes.Formatter.Format(response), http.RequestAborted).ConfigureAwait(false);
                     return;
             }
         }

@@ -1,8 +1,6 @@
-using System.Reflection;
 using System.Text;
 using System.Text.Json;
 using Google.Protobuf;
-using Google.Protobuf.Reflection;
 using MeshHost.Push;
 using XdsServer;
 using XdsServer.Cache;
@@ -18,7 +16,7 @@ namespace MeshHost.Hosting;
 public static class DebugEndpoints
 {
     private static readonly Lazy<JsonFormatter> Formatter = new(() => new JsonFormatter(JsonFormatter.Settings.Default
-        .WithTypeRegistry(EnvoyTypes()).WithIndentation()));
+        .WithTypeRegistry(EnvoyApiTypes.Registry).WithIndentation()));
 
     /// <summary>Whether a caller may read the debug endpoints: only a local one, both ends of the connection on
     /// loopback or a Unix domain socket (<see cref="TransportSecurity.IsLoopback"/>: the local end proves it, which
@@ -116,17 +114,5 @@ public static class DebugEndpoints
         }
 
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
-    }
-
-    /// <summary>Every message type of the generated Envoy API, for the proto3 JSON of typed configs (<c>Any</c>).</summary>
-    private static TypeRegistry EnvoyTypes()
-    {
-        var files = typeof(Envoy.Service.Discovery.V3.DiscoveryRequest).Assembly.GetTypes()
-            .Where(t => t.IsAbstract && t.IsSealed && t.Name.EndsWith("Reflection", StringComparison.Ordinal))
-            .Select(t => t.GetProperty("Descriptor", BindingFlags.Public | BindingFlags.Static)?.GetValue(null))
-            .OfType<FileDescriptor>()
-            .Append(Google.Protobuf.WellKnownTypes.Struct.Descriptor.File)
-            .ToArray();
-        return TypeRegistry.FromFiles(files);
     }
 }

@@ -178,8 +178,8 @@ internal sealed class ResourceFile
             // The proto3 JSON mapping of Any, with every generated Envoy message in the type registry, so nested
             // Any fields (typed_config, api_listener) are parsed too; then the Any is unpacked through the
             // registry's descriptor, giving the concrete message.
-            var any = ApiTypes.Parser.Parse<Any>(element.GetRawText());
-            var descriptor = ApiTypes.Registry.Find(Any.GetTypeName(any.TypeUrl))
+            var any = EnvoyApiTypes.Parser.Parse<Any>(element.GetRawText());
+            var descriptor = EnvoyApiTypes.Registry.Find(Any.GetTypeName(any.TypeUrl))
                 ?? throw new ResourceFileException($"{where}no generated message for '{typeUrl}'");
             message = descriptor.Parser.ParseFrom(any.Value);
         }

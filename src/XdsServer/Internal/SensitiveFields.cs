@@ -141,7 +141,7 @@ internal static class SensitiveFields
     private static IMessage? Unpack(Any any)
     {
         var name = Any.GetTypeName(any.TypeUrl);
-        return ApiTypes.Registry.Find(name) is { } descriptor ? descriptor.Parser.ParseFrom(any.Value) : null;
+        return EnvoyApiTypes.Registry.Find(name) is { } descriptor ? descriptor.Parser.ParseFrom(any.Value) : null;
     }
 
     private static bool IsSet(FieldDescriptor field, IMessage message)

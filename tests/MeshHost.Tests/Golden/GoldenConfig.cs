@@ -1,9 +1,7 @@
-using System.Reflection;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Google.Protobuf;
-using Google.Protobuf.Reflection;
 using MeshHost.Demo;
 using MeshHost.Generation;
 using MeshHost.Model;
@@ -95,9 +93,6 @@ public static class GoldenConfig
         (TypeUrls.RouteConfiguration, "routes"),
     ];
 
-    private static readonly Lazy<JsonFormatter> Formatter = new(() =>
-        new JsonFormatter(JsonFormatter.Settings.Default.WithTypeRegistry(EnvoyTypes())));
-
     private static GoldenProxy Sidecar(string pod, string app, string version, string serviceAccount) =>
         new(pod, MeshFixture.Proxy(Addresses[pod], pod, "bookinfo",
             new Dictionary<string, string> { ["app"] = app, ["version"] = version }, serviceAccount: serviceAccount));
@@ -163,7 +158,7 @@ public static class GoldenConfig
 
     /// <summary>One message in proto3 JSON, every <c>Any</c> in it resolved through the Envoy API's types.</summary>
     /// <exception cref="InvalidOperationException">An <c>Any</c> holds a type the registry does not know.</exception>
-    public static string FormatMessage(IMessage message) => Formatter.Value.Format(message);
+    public static string FormatMessage(IMessage message) => XdsServer.EnvoyApiTypes.Formatter.Format(message);
 
     /// <summary>The golden file of <paramref name="proxy"/>.</summary>
     public static string PathOf(GoldenProxy proxy)
@@ -234,17 +229,5 @@ public static class GoldenConfig
             }
         }
         throw new DirectoryNotFoundException($"no folder above {AppContext.BaseDirectory} holds MeshHost.Tests.csproj: run the tests from their build output");
-    }
-
-    /// <summary>Every message type of the generated Envoy API (as src/XdsServer/Internal/ApiTypes.cs builds it).</summary>
-    private static TypeRegistry EnvoyTypes()
-    {
-        var files = typeof(Envoy.Service.Discovery.V3.DiscoveryRequest).Assembly.GetTypes()
-            .Where(t => t.IsAbstract && t.IsSealed && t.Name.EndsWith("Reflection", StringComparison.Ordinal))
-            .Select(t => t.GetProperty("Descriptor", BindingFlags.Public | BindingFlags.Static)?.GetValue(null))
-            .OfType<FileDescriptor>()
-            .Append(Google.Protobuf.WellKnownTypes.Struct.Descriptor.File)
-            .ToArray();
-        return TypeRegistry.FromFiles(files);
     }
 }
