@@ -57,6 +57,36 @@ public sealed class PushPipelineTests : IDisposable
         Assert.Equal([RatingsCluster, ReviewsCluster], Names(next).Order(StringComparer.Ordinal));
     }
 
+    [Fact]
+    public async Task Node_ids_are_logged_escaped_so_a_client_cannot_forge_log_lines()
+    {
+        await using var host = await StartAsync(new MeshPublisherOptions { Generate = TestNodes.ClusterPerServicePort });
+        const string Forged = "\n12:00:00 info: MeshHost[4012] Proxy connected: forged";
+
+        // A well-formed Istio node id whose pod field carries a line break: accepted, logged on one line.
+        var node = MeshFixture.Node("10.1.0.7", "reviews-v1" + Forged, "bookinfo");
+        await using (var proxy = XdsProtocolClient.Open(host.Grpc, node))
+        {
+            await proxy.SendAsync(TypeUrls.Cluster);
+            await proxy.AckAsync(await proxy.NextAsync("clusters for the node with a line break in its id"));
+        }
+
+        // A malformed one: refused, and its reason (which quotes the id) logged on one line too.
+        await using (var bad = XdsProtocolClient.Open(host.Grpc, new Node { Id = "envoy-1" + Forged }))
+        {
+            await bad.SendAsync(TypeUrls.Cluster);
+            Assert.Equal(StatusCode.InvalidArgument, (await bad.EndAsync("the malformed node to be refused")).StatusCode);
+        }
+
+        var connected = Assert.Single(host.Log.Entries, e => e.EventId.Id == 4012);
+        var refused = Assert.Single(host.Log.Entries, e => e.EventId.Id == 4014);
+        foreach (var entry in new[] { connected, refused })
+        {
+            Assert.Contains("forged", entry.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain('\n', entry.Message);
+        }
+    }
+
     [Theory]
     [InlineData("envoy-1", "not an Istio node id")]
     [InlineData("waypoint~10.1.0.7~reviews-v1.bookinfo~bookinfo.svc.cluster.local", "neither sidecar nor router")]

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using MeshHost.Generation;
 using MeshHost.Model;
+using XdsServer;
 using XdsServer.Cache;
 using XdsServer.Discovery;
 
@@ -145,7 +146,7 @@ public sealed class MeshPublisher : BackgroundService
             _proxies[proxy.NodeId] = entry;
         }
 
-        MeshHostLog.ProxyConnected(_logger, proxy.NodeId, proxy.Type.ToString(), proxy.Namespace);
+        MeshHostLog.ProxyConnected(_logger, ClientText.ForLog(proxy.NodeId), proxy.Type.ToString(), ClientText.ForLog(proxy.Namespace));
         if (Volatile.Read(ref _current) is { } pushed)
         {
             Publish(entry, pushed);
@@ -176,7 +177,7 @@ public sealed class MeshPublisher : BackgroundService
             }
         }
 
-        MeshHostLog.ProxyDisconnected(_logger, nodeId);
+        MeshHostLog.ProxyDisconnected(_logger, ClientText.ForLog(nodeId));
     }
 
     /// <inheritdoc/>
@@ -393,7 +394,7 @@ public sealed class MeshPublisher : BackgroundService
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                MeshHostLog.GenerationFailed(_logger, e, nodeId);
+                MeshHostLog.GenerationFailed(_logger, e, ClientText.ForLog(nodeId));
                 entry.NeedsFull = true;
                 return push;
             }
@@ -414,7 +415,7 @@ public sealed class MeshPublisher : BackgroundService
             }
             catch (InvalidSnapshotException e)
             {
-                MeshHostLog.SnapshotRefused(_logger, nodeId, e.Result.ToString());
+                MeshHostLog.SnapshotRefused(_logger, ClientText.ForLog(nodeId), e.Result.ToString());
                 entry.NeedsFull = true;
             }
 

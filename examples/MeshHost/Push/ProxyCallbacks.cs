@@ -33,7 +33,7 @@ public sealed class ProxyCallbacks(MeshPublisher publisher, ILogger<ProxyCallbac
 
         if (!Proxy.TryParse(node, out var proxy, out var error))
         {
-            MeshHostLog.BadNode(_logger, stream.StreamId, error);
+            MeshHostLog.BadNode(_logger, stream.StreamId, ClientText.ForLog(error)); // the reason quotes the client's node id
             throw new RpcException(new Status(StatusCode.InvalidArgument, error));
         }
 
