@@ -14,7 +14,7 @@ namespace XdsServer.Cache;
 /// </summary>
 /// <remarks>
 /// Locks guard only bookkeeping: responses are computed and delivered outside them, and never sent by
-/// the cache (DESIGN invariant 2). A snapshot stays until cleared, or until
+/// the cache (docs/architecture.md, invariant 2). A snapshot stays until cleared, or until
 /// <see cref="SnapshotCacheOptions.IdleSnapshotTimeout"/> passes without streams.
 /// </remarks>
 public sealed class SnapshotCache : ICache, IDisposable

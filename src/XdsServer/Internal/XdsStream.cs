@@ -11,7 +11,7 @@ namespace XdsServer.Internal;
 /// <summary>
 /// One xDS stream: a reader that queues requests (bounded), and one loop that applies them, opens watches
 /// and is the stream's only writer. Watches never send: they leave their answer in the type's slot (newest
-/// wins, one per type) and wake the loop (DESIGN invariants 2 and 3).
+/// wins, one per type) and wake the loop (docs/architecture.md, invariants 2 and 3).
 /// </summary>
 internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IOrderedStream, IDisposable
     where TRequest : class, IMessage
