@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using Envoy.Config.Core.V3;
-using Envoy.Extensions.Upstreams.Http.V3;
+using UpstreamHttpOptions = Envoy.Extensions.Upstreams.Http.V3.HttpProtocolOptions;
 using MeshHost.Tests.Hosting;
 using XdsServer;
 using XdsServer.Cache;
@@ -52,7 +52,7 @@ public sealed partial class ReadmeWalkthroughTests
         Assert.Equal(urls.Host, address.Address);
         Assert.Equal((uint)urls.Port, address.PortValue);
         Assert.Null(cluster.TransportSocket);
-        var options = cluster.TypedExtensionProtocolOptions["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"].Unpack<HttpProtocolOptions>();
+        var options = cluster.TypedExtensionProtocolOptions["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"].Unpack<UpstreamHttpOptions>();
         Assert.NotNull(options.ExplicitHttpConfig.Http2ProtocolOptions);
 
         // The admin interface on loopback only.
