@@ -11,7 +11,7 @@ namespace MeshHost.Tests;
 /// <summary>examples/bootstrap/envoy.yaml, the README's "Connect Envoy": no Envoy binary exists on this machine, so
 /// the file is read as Envoy reads it (YAML into the v3 protos, unknown fields refused), checked to point at the
 /// README's first command, and its node is served listeners and clusters over ADS by that command's host.
-/// examples/bootstrap/grpc-xds.json is run by <see cref="The_readme_client_command_with_the_jason_header_is_routed_to_reviews_v2_every_time"/>.</summary>
+/// examples/bootstrap/grpc-xds.json is run by <see cref="The_readme_client_command_with_the_jason_header_reaches_only_reviews_v2"/>.</summary>
 public sealed partial class ReadmeWalkthroughTests
 {
     [Fact]
