@@ -22,8 +22,8 @@ public sealed class HelpTests
         var option = CommandLine.Options.Single(o => o.Name == name);
         // The parser takes it (a value option with some value; errors about the value are not "unknown").
         string[] args = option.TakesValue ? ["--urls", "http://127.0.0.1:15010", name + "=x"] : ["--urls", "http://127.0.0.1:15010", name];
-        CommandLine.TryParse(args, out _, out var error);
-        Assert.DoesNotContain("unknown argument", error, StringComparison.Ordinal);
+        var parsed = CommandLine.TryParse(args, out _, out var error);
+        Assert.True(parsed || !error.StartsWith("unknown argument", StringComparison.Ordinal), error);
 
         var lines = CommandLine.Usage.Split('\n');
         var at = Array.FindIndex(lines, l => l == $"  {name}" + (option.Value is null ? string.Empty : " " + option.Value));
