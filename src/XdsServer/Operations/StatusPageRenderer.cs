@@ -69,7 +69,7 @@ internal sealed class StatusPageRenderer(XdsStatusPageOptions options, PushHisto
             html.Append("</section>");
         }
 
-        html.Append("<script>").Append(StatusPageScript.Chart).Append("</script></body></html>");
+        html.Append("<script id=\"push-chart-script\">").Append(StatusPageScript.Chart).Append("</script></body></html>");
         return html.ToString();
     }
 
