@@ -133,7 +133,7 @@ internal sealed class StatusPageRenderer(XdsStatusPageOptions options, PushHisto
         More(html, proxies.Count);
 
         html.Append("<h3>Per type</h3><table id=\"type-table\"><thead><tr><th>node id</th><th>type</th><th>state</th><th>version sent</th>")
-            .Append("<th>nonce</th><th>sent at</th><th>version ACKed</th><th>resources</th><th>last NACK</th></tr></thead><tbody>");
+            .Append("<th>nonce</th><th>sent at (UTC)</th><th>version ACKed</th><th>resources</th><th>last NACK</th></tr></thead><tbody>");
         var rows = proxies.SelectMany(p => p.Types.Select(t => (Proxy: p, Type: t))).ToList();
         foreach (var (proxy, type) in rows.Take(options.MaxTableRows))
         {
@@ -141,12 +141,12 @@ internal sealed class StatusPageRenderer(XdsStatusPageOptions options, PushHisto
             html.Append("<tr><td class=\"id\">").Append(E(proxy.NodeId)).Append("</td><td>").Append(E(ProxySync.ShortName(type.TypeUrl)))
                 .Append("</td><td class=\"sync ").Append(Css(state)).Append("\">").Append(ProxySync.Text(state)).Append("</td><td>")
                 .Append(E(type.LastSentVersion ?? "")).Append("</td><td>").Append(E(type.LastSentNonce ?? "")).Append("</td><td>")
-                .Append(E(type.LastSentAt is { } at ? Time(at) : "")).Append("</td><td>").Append(E(type.AckedVersion ?? "")).Append("</td><td>")
+                .Append(type.LastSentAt is { } at ? Clock(at) : string.Empty).Append("</td><td>").Append(E(type.AckedVersion ?? "")).Append("</td><td>")
                 .Append(Count(type.Resources.Count)).Append("</td><td>");
             if (type.LastNack is { } nack)
             {
-                html.Append("<span class=\"warn\">").Append(E($"version {nack.RejectedVersion} (nonce {nack.Nonce}) at {Time(nack.At)}"))
-                    .Append("</span>: ").Append(E(nack.Message));
+                html.Append("<span class=\"warn\" title=\"").Append(E($"version {nack.RejectedVersion}, nonce {nack.Nonce}"))
+                    .Append("\">").Append(Clock(nack.At)).Append("</span> ").Append(E(nack.Message));
             }
 
             html.Append("</td></tr>");
@@ -167,7 +167,7 @@ internal sealed class StatusPageRenderer(XdsStatusPageOptions options, PushHisto
         var window = history.Interval * buckets.Count;
         html.Append("<section id=\"pushes\"><h2>Pushes</h2><p>In the last ").Append(E(Span(window))).Append(": ")
             .Append(Count(responses)).Append(" responses sent, average push latency ").Append(Ms(average)).Append(", longest ")
-            .Append(Ms(longest)).Append(", ").Append(Count(nacks)).Append(" NACKs. Push latency runs from a configuration change reaching a ")
+            .Append(Ms(longest)).Append(", ").Append(Count(nacks)).Append(nacks == 1 ? " NACK" : " NACKs").Append(". Push latency runs from a configuration change reaching a ")
             .Append("proxy's watch to the response being written.</p>")
             .Append("<figure id=\"push-chart\" data-drawn=\"false\"><figcaption>Responses sent and average push latency per ")
             .Append(E(Span(history.Interval))).Append(", up to ").Append(E(Time(now))).Append(" (drawn by the page's script).</figcaption></figure>")
@@ -250,6 +250,10 @@ internal sealed class StatusPageRenderer(XdsStatusPageOptions options, PushHisto
     private static string Count(long value) => value.ToString(CultureInfo.InvariantCulture);
 
     private static string Ms(double value) => value.ToString(value >= 10 ? "0" : "0.00", CultureInfo.InvariantCulture) + " ms";
+
+    /// <summary>A time of today as <c>HH:mm:ss</c> in a <c>time</c> element whose title holds the full date.</summary>
+    private static string Clock(DateTimeOffset at) =>
+        "<time title=\"" + E(Time(at)) + "\">" + at.ToUniversalTime().ToString("HH:mm:ss", CultureInfo.InvariantCulture) + "</time>";
 
     private static string Time(DateTimeOffset at) => at.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
 

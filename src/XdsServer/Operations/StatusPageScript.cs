@@ -72,6 +72,10 @@ internal static class StatusPageScript
           }
           if (points.length > 0) {
             svg.appendChild(el('polyline', { points: points.join(' '), fill: 'none', stroke: '#d9822b', 'stroke-width': 2, 'class': 'latency' }));
+            for (i = 0; i < points.length; i++) {
+              var xy = points[i].split(',');
+              svg.appendChild(el('circle', { cx: xy[0], cy: xy[1], r: 3, fill: '#d9822b', 'class': 'latency-point' }));
+            }
           } else {
             svg.appendChild(el('text', { x: L + pw / 2, y: T + ph / 2, 'text-anchor': 'middle' }, 'no responses sent in this window'));
           }
