@@ -27,7 +27,7 @@ internal static class ConfigDumpWriter
         .WithPreserveProtoFieldNames(true));
 
     /// <summary>The dump of the streams of one node (oldest first: a newer stream's view of a resource wins).</summary>
-    public static string Write(IEnumerable<Envoy.Service.Status.V3.ClientConfig> configs, IReadOnlyList<ProxySync> proxy, ResourceTypeRegistry types)
+    public static string Write(IEnumerable<Envoy.Service.Status.V3.ClientConfig> configs, ProxySync proxy, ResourceTypeRegistry types)
     {
         var resources = new Dictionary<(string Type, string Name), GenericXdsConfig>();
         foreach (var config in configs)
@@ -38,7 +38,7 @@ internal static class ConfigDumpWriter
             }
         }
 
-        var acked = proxy.SelectMany(p => p.Types).ToDictionary(t => t.TypeUrl, t => t.AckedVersion ?? string.Empty, StringComparer.Ordinal);
+        var acked = proxy.Types.ToDictionary(t => t.TypeUrl, t => t.AckedVersion ?? string.Empty, StringComparer.Ordinal);
         string VersionOf(string typeUrl) => acked.GetValueOrDefault(typeUrl, string.Empty);
         IEnumerable<GenericXdsConfig> Of(string typeUrl) =>
             resources.Values.Where(r => r.TypeUrl == typeUrl && r.ConfigStatus != Envoy.Service.Status.V3.ConfigStatus.NotSent).OrderBy(r => r.Name, StringComparer.Ordinal);

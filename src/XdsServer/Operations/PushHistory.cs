@@ -30,7 +30,12 @@ internal sealed class PushHistory : IDisposable
     private readonly object? _scope;
     private readonly MeterListener _listener;
 
-    public PushHistory(TimeSpan interval, int length, TimeProvider time, object? meterScope)
+    /// <param name="interval">The width of a bucket.</param>
+    /// <param name="length">How many buckets are kept.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="meterScope">The host's meter factory: only its meters (or the process-wide one) are listened to.</param>
+    /// <param name="listen">False to record only what <see cref="Record"/> is given (tests).</param>
+    public PushHistory(TimeSpan interval, int length, TimeProvider time, object? meterScope, bool listen = true)
     {
         _intervalTicks = interval.Ticks;
         _slots = new Slot[length];
@@ -60,7 +65,10 @@ internal sealed class PushHistory : IDisposable
                 Record(null, value);
             }
         });
-        _listener.Start();
+        if (listen)
+        {
+            _listener.Start();
+        }
     }
 
     public TimeSpan Interval => TimeSpan.FromTicks(_intervalTicks);

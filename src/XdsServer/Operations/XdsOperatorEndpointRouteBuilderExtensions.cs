@@ -117,18 +117,22 @@ public static class XdsOperatorEndpointRouteBuilderExtensions
             }
 
             var core = http.RequestServices.GetRequiredService<XdsServerCore>();
-            var sources = core.Registry.Sources.Where(s => s.CurrentNode?.Id == proxyId).ToList();
-            var proxy = ProxySync.From([.. sources.Select(s => s.GetStatus()).OfType<XdsStreamStatus>()]);
+            var streams = core.Registry.Sources
+                .Where(s => s.CurrentNode?.Id == proxyId)
+                .Select(s => (Source: s, Status: s.GetStatus()))
+                .Where(s => s.Status is not null)
+                .OrderBy(s => s.Status!.StreamId)
+                .ToList();
+            var proxy = ProxySync.From([.. streams.Select(s => s.Status!)]);
             if (proxy.Count == 0)
             {
                 return Results.Text($"no proxy with node id '{ClientText.ForLog(proxyId, 256)}' is connected (see /debug/syncz)\n", "text/plain",
                     Encoding.UTF8, StatusCodes.Status404NotFound);
             }
 
-            var configs = proxy[0].Streams
-                .Select(s => sources.FirstOrDefault(x => x.GetStatus()?.StreamId == s.StreamId)?.GetClientConfig())
-                .OfType<Envoy.Service.Status.V3.ClientConfig>();
-            return Results.Text(ConfigDumpWriter.Write(configs, proxy, core.Types), "application/json", Encoding.UTF8);
+            // Oldest stream first: a newer stream's view of a resource wins.
+            var configs = streams.Select(s => s.Source.GetClientConfig()).OfType<Envoy.Service.Status.V3.ClientConfig>();
+            return Results.Text(ConfigDumpWriter.Write(configs, proxy[0], core.Types), "application/json", Encoding.UTF8);
         }).WithMetadata(new XdsDebugEndpointMetadata("config_dump")).ExcludeFromDescription();
         return group;
     }
