@@ -39,7 +39,7 @@ internal static class StatusPageScript
           function count(v) { return v >= 10 ? String(Math.round(v)) : String(Math.round(v * 10) / 10); }
           function ms(v) { return (v >= 10 ? Math.round(v) : Math.round(v * 100) / 100) + ' ms'; }
           function clock(t) { return new Date(t).toISOString().substring(11, 19); }
-          var maxN = 1, maxMs = 0.01, i;
+          var maxN = 4, maxMs = 0.01, i;
           for (i = 0; i < b.length; i++) {
             if (b[i].n > maxN) { maxN = b[i].n; }
             if (b[i].avg > maxMs) { maxMs = b[i].avg; }

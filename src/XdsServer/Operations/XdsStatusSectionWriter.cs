@@ -52,7 +52,8 @@ public sealed class XdsStatusSectionWriter
         _html.Append("</table>");
     }
 
-    /// <summary>Writes a table with a header row; rows beyond <see cref="MaxTableRows"/> are counted, not shown.</summary>
+    /// <summary>Writes a table with a header row; rows beyond <see cref="MaxTableRows"/> are counted, not shown, and a
+    /// table without rows says "none".</summary>
     /// <param name="columns">The column headings.</param>
     /// <param name="rows">The rows; each as many cells as there are columns (missing cells are left empty).</param>
     public void Table(IReadOnlyList<string> columns, IEnumerable<IReadOnlyList<string>> rows)
@@ -81,6 +82,12 @@ public sealed class XdsStatusSectionWriter
             }
 
             _html.Append("</tr>");
+        }
+
+        if (count == 0)
+        {
+            _html.Append("<tr><td class=\"note\" colspan=\"").Append(Math.Max(1, columns.Count).ToString(CultureInfo.InvariantCulture))
+                .Append("\">none</td></tr>");
         }
 
         _html.Append("</tbody></table>");
