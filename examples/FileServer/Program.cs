@@ -74,7 +74,8 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     foreach (var url in command.HttpUrls)
     {
         Listen(kestrel, url, HttpProtocols.Http1, "HTTP/1.1: REST fetch POST /v3/discovery:{type}, GET /healthz, GET /metrics"
-            + (command.CaFolder is null ? string.Empty : ", GET " + CertificateAuthorityEndpointRouteBuilderExtensions.DefaultTrustBundlePath));
+            + (command.CaFolder is null ? string.Empty : ", GET " + CertificateAuthorityEndpointRouteBuilderExtensions.DefaultTrustBundlePath)
+            + "; loopback callers only: the status page /, /debug/syncz, /debug/config_dump?proxyID=<node id>");
     }
 });
 
@@ -107,6 +108,8 @@ app.MapClientStatus(); // CSDS, an operator API: loopback callers only, secrets 
 app.MapGrpcHealthChecksService();
 app.MapHealthChecks("/healthz", new() { ResponseWriter = XdsHealthResponse.WriteAsync }); // why: loopback callers only
 app.MapMetricsEndpoint(port => endpoints.Any(e => command.HttpUrls.Contains(e.Url) && e.Options.IPEndPoint?.Port == port));
+app.MapXdsStatusPage(o => o.Title = "FileServer"); // GET /: proxies and their sync state, pushes; loopback callers only
+app.MapXdsDebug(); // GET /debug/syncz, /debug/config_dump?proxyID=<node id>; loopback callers only
 RotatingCertificateAuthority? authority = null;
 if (command.CaFolder is not null)
 {

@@ -3,13 +3,21 @@
 // serves every connected Envoy sidecar and gateway the configuration istiod would, plus its workload certificate.
 // gRPC on --urls (HTTP/2, h2c on http://): ADS (SotW and delta), CreateCertificate, SDS, grpc.health.v1.Health
 // (SERVING once discovery is ready and the first push context is built). HTTP/1.1 on --http-urls: /healthz, the
-// SPIFFE trust bundle, and the loopback-only /debug/problems, /debug/proxies, /debug/config_dump?proxy=<node id>.
+// SPIFFE trust bundle, and for loopback callers only the status page / and /debug/* (syncz, config_dump, registryz,
+// configz, problems, proxies, push_status); CSDS on the gRPC port, also for loopback callers only.
 //
 //   dotnet run --project examples/MeshHost -c Release -- --urls http://127.0.0.1:15010 --http-urls http://127.0.0.1:15014 \
 //       [--manifests DIR | --kubeconfig FILE | --in-cluster] [--ca DIR] [--ca-tokens FILE] [--domain cluster.local]
+//   dotnet run --project examples/MeshHost -c Release -- proxy-status --server http://127.0.0.1:15010
 using MeshHost;
 using MeshHost.Hosting;
 using XdsServer.Ca;
+
+if (args.Length > 0 && args[0] == ProxyStatusCommand.Name)
+{
+    // MeshHost proxy-status --server <url>: the istioctl proxy-status table from the server's CSDS.
+    return await ProxyStatusCommand.RunAsync(args[1..], Console.Out, Console.Error);
+}
 
 if (!CommandLine.TryParse(args, out var command, out var error))
 {

@@ -78,6 +78,7 @@ public static class CertificateAuthorityServiceCollectionExtensions
             services.TryAddEnumerable(ServiceDescriptor.Singleton<ITokenReviewer, StaticTokenReviewer>(sp => sp.GetRequiredService<StaticTokenReviewer>()));
         }
         AddHealthCheck(services);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IXdsStatusSection, CertificateAuthorityStatusSection>()); // the status page's CA section
         return builder;
     }
 

@@ -80,6 +80,18 @@ public sealed class RotatingCertificateAuthority : IDisposable
         }
     }
 
+    /// <summary>The previous roots still trusted during a rotation's overlap, with when each leaves the bundle.</summary>
+    internal IReadOnlyList<(X509Certificate2 Root, DateTimeOffset Until)> RetiringRoots
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _retiring.OrderByDescending(r => r.Until).Select(r => (r.Root, r.Until))];
+            }
+        }
+    }
+
     /// <summary>
     /// Makes <paramref name="next"/> the signing authority now; the previous roots stay in the trust bundle until
     /// <paramref name="overlap"/> has passed (at least as long as certificates under the old root live).

@@ -36,7 +36,11 @@ public sealed record XdsTypeStatus(
     long ResponsesSent,
     long Acks,
     long Nacks,
-    IReadOnlyDictionary<string, string> Resources);
+    IReadOnlyDictionary<string, string> Resources)
+{
+    /// <summary>True when the last response sent is neither ACKed nor NACKed yet.</summary>
+    public bool AwaitingAck { get; init; }
+}
 
 /// <summary>What the server knows of one open stream.</summary>
 /// <param name="StreamId">The stream's id.</param>

@@ -9,9 +9,11 @@ namespace MeshHost.Hosting;
 
 /// <summary>
 /// The operator's view of the mesh (istiod's <c>/debug/*</c>, reduced): <c>/debug/problems</c> (the Istio objects
-/// the generator could not use, and why), <c>/debug/proxies</c> (who is connected) and
-/// <c>/debug/config_dump?proxy=&lt;node id&gt;</c> (what one proxy is served, as proto3 JSON). They tell who runs
-/// what where, so only callers on this machine may read them (<see cref="IsAllowed"/>); others get 403.
+/// the generator could not use, and why), <c>/debug/proxies</c> (who is connected), the library's
+/// <c>/debug/syncz</c> and <c>/debug/config_dump?proxyID=&lt;node id&gt;</c> (what each proxy was sent and ACKed,
+/// in Envoy's config dump shape), <c>/debug/config_dump?proxy=&lt;node id&gt;</c> (what the mesh generated for one
+/// proxy, as proto3 JSON), <c>/debug/registryz</c> and <c>/debug/configz</c> (<see cref="RegistryEndpoints"/>). They
+/// tell who runs what where, so only callers on this machine may read them (<see cref="IsAllowed"/>); others get 403.
 /// </summary>
 public static class DebugEndpoints
 {
@@ -25,7 +27,12 @@ public static class DebugEndpoints
     /// <param name="context">The request.</param>
     public static bool IsAllowed(HttpContext context) => TransportSecurity.IsLoopback(context);
 
-    /// <summary>Maps <c>/debug/problems</c>, <c>/debug/proxies</c> and <c>/debug/config_dump</c>.</summary>
+    /// <summary>The answer to a caller <see cref="IsAllowed"/> refuses: 403 with the reason, and nothing else.</summary>
+    public static IResult Refused() =>
+        Results.Text("the debug endpoints answer callers on this machine only (loopback)\n", "text/plain", statusCode: StatusCodes.Status403Forbidden);
+
+    /// <summary>Maps <c>/debug/problems</c>, <c>/debug/proxies</c>, <c>/debug/syncz</c>, <c>/debug/config_dump</c>,
+    /// <c>/debug/registryz</c> and <c>/debug/configz</c>.</summary>
     /// <param name="endpoints">The host's endpoints.</param>
     /// <returns>The group's builder.</returns>
     public static RouteGroupBuilder MapMeshDebug(this IEndpointRouteBuilder endpoints)
@@ -34,7 +41,7 @@ public static class DebugEndpoints
         var group = endpoints.MapGroup("/debug");
         group.AddEndpointFilter(async (context, next) => IsAllowed(context.HttpContext)
             ? await next(context).ConfigureAwait(false)
-            : Results.Text("the debug endpoints answer callers on this machine only (loopback)\n", "text/plain", statusCode: StatusCodes.Status403Forbidden));
+            : Refused());
         group.MapGet("/problems", (MeshPublisher publisher) => Results.Json(publisher.Problems.Select(p => new
         {
             kind = p.Key.Kind,
@@ -56,17 +63,35 @@ public static class DebugEndpoints
             streams = p.Streams,
             generation = p.Generation,
         })));
-        group.MapGet("/config_dump", (string? proxy, SnapshotCache cache) =>
+        endpoints.MapRegistryDebug();
+
+        // The library's /debug/syncz and /debug/config_dump?proxyID= (what each proxy was sent, Envoy's config dump
+        // shape); /debug/config_dump?proxy= keeps answering with what the mesh generated for the proxy (its snapshot).
+        endpoints.MapXdsDebug().AddEndpointFilter(async (context, next) =>
         {
-            if (string.IsNullOrEmpty(proxy))
+            var http = context.HttpContext;
+            if (!IsAllowed(http))
             {
-                return Results.Text("name the proxy: /debug/config_dump?proxy=<node id> (see /debug/proxies)\n", "text/plain", statusCode: StatusCodes.Status400BadRequest);
+                return Refused();
             }
 
-            return cache.TryGetSnapshot(proxy, out var snapshot)
+            if (!http.Request.Path.Equals("/debug/config_dump", StringComparison.Ordinal) || http.Request.Query.ContainsKey("proxyID")
+                || !http.Request.Query.ContainsKey("proxy"))
+            {
+                return await next(context).ConfigureAwait(false);
+            }
+
+            var proxy = http.Request.Query["proxy"].ToString();
+            if (proxy.Length == 0)
+            {
+                return Results.Text("name the proxy: /debug/config_dump?proxyID=<node id> (see /debug/syncz)\n", "text/plain",
+                    statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            return http.RequestServices.GetRequiredService<SnapshotCache>().TryGetSnapshot(proxy, out var snapshot)
                 ? Results.Text(ConfigDump(proxy, snapshot), "application/json")
-                : Results.Text($"no configuration for proxy '{proxy}': it is not connected, or nothing was generated for it yet\n", "text/plain",
-                    statusCode: StatusCodes.Status404NotFound);
+                : Results.Text($"no configuration for proxy '{ClientText.ForLog(proxy, 256)}': it is not connected, or nothing was generated for it yet\n",
+                    "text/plain", statusCode: StatusCodes.Status404NotFound);
         });
         return group;
     }

@@ -216,14 +216,15 @@ public sealed class MeshHostApplication : IAsyncDisposable
             foreach (var url in command.GrpcUrls)
             {
                 Listen(kestrel, url, HttpProtocols.Http2, grpc: true,
-                    $"gRPC (HTTP/2{(url.Tls ? " over TLS" : " cleartext")}): ADS (SotW and delta), istio.v1.auth.IstioCertificateService, SDS, grpc.health.v1.Health");
+                    $"gRPC (HTTP/2{(url.Tls ? " over TLS" : " cleartext")}): ADS (SotW and delta), istio.v1.auth.IstioCertificateService, SDS, grpc.health.v1.Health, CSDS (loopback callers)");
             }
 
             foreach (var url in command.HttpUrls)
             {
                 Listen(kestrel, url, HttpProtocols.Http1, grpc: false,
                     "HTTP/1.1: GET /healthz, GET /metrics, " + CertificateAuthorityEndpointRouteBuilderExtensions.DefaultTrustBundlePath
-                    + "; loopback callers only: the status page /, /debug/problems, /debug/proxies, /debug/push_status, /debug/config_dump?proxy=<node id>");
+                    + "; loopback callers only: the status page /, /debug/syncz, /debug/config_dump?proxyID=<node id>, /debug/registryz, /debug/configz, "
+                    + "/debug/problems, /debug/proxies, /debug/push_status");
             }
         });
 
@@ -302,9 +303,11 @@ public sealed class MeshHostApplication : IAsyncDisposable
         builder.Services.AddGrpcHealthChecks();
         builder.Services.AddHealthChecks().AddCheck<MeshHealthCheck>(MeshHealthCheck.Name, tags: ["ready"]);
         builder.Services.AddMetricsEndpoint(PushMetrics.MeterName); // GET /metrics: who may scrape it, see MetricsEndpoint
+        builder.Services.AddMeshStatusSections();
 
         var app = builder.Build();
         app.MapXdsServer();
+        app.MapClientStatus(); // CSDS for `MeshHost proxy-status`: loopback callers only
         app.MapCertificateAuthority();
         app.MapTrustBundle();
         app.MapGrpcHealthChecksService();

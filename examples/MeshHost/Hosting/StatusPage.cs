@@ -1,114 +1,142 @@
 using System.Globalization;
-using System.Net;
-using System.Text;
 using MeshHost.Push;
-using XdsServer.Ca;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using XdsServer;
 using XdsServer.Discovery;
 
 namespace MeshHost.Hosting;
 
 /// <summary>
-/// <c>GET /</c> on the HTTP port: one server-rendered page (no script) summing up the mesh for an operator — the
-/// discovery sources, the connected proxies with their pushes, the last push, the Istio objects reported bad and the
-/// CA root. Like the debug endpoints it tells who runs what where, so it answers callers on this machine only
-/// (<see cref="DebugEndpoints.IsAllowed"/>); everything shown is HTML-encoded, node ids and object names included
-/// (they come from clients and manifests).
+/// <c>GET /</c> on the HTTP port: the library's status page (<c>MapXdsStatusPage</c>: proxies with their per-type sync
+/// state, the push chart, the discovery sources, the CA) with the mesh's own sections — the last push and its totals,
+/// the proxies as the mesh sees them, the Istio objects reported bad, and a summary of the service registry. It answers
+/// callers on this machine only, as the debug endpoints do; everything shown is HTML-encoded by the page's writer.
 /// </summary>
 public static class StatusPage
 {
-    /// <summary>Maps <c>GET /</c>.</summary>
+    /// <summary>Registers the mesh's sections of the status page.</summary>
+    /// <param name="services">The host's services.</param>
+    /// <returns>The services, for chaining.</returns>
+    public static IServiceCollection AddMeshStatusSections(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IXdsStatusSection, MeshPushSection>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IXdsStatusSection, MeshProxiesSection>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IXdsStatusSection, MeshProblemsSection>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IXdsStatusSection, MeshRegistrySection>());
+        return services;
+    }
+
+    /// <summary>Maps <c>GET /</c>: the library's page titled "MeshHost", loopback callers only.</summary>
     /// <param name="endpoints">The host's endpoints.</param>
+    /// <returns>The endpoint's builder.</returns>
     public static IEndpointConventionBuilder MapStatusPage(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        return endpoints.MapGet("/", (HttpContext http, MeshPublisher publisher, ServiceRegistry registry, RotatingCertificateAuthority? authority) =>
-            DebugEndpoints.IsAllowed(http)
-                ? Results.Content(Render(publisher, registry, authority, TimeProvider.System.GetUtcNow()), "text/html; charset=utf-8")
-                : Results.Text("the status page answers callers on this machine only (loopback)\n", "text/plain", statusCode: StatusCodes.Status403Forbidden));
+        return endpoints.MapXdsStatusPage(o => o.Title = "MeshHost");
     }
 
-    /// <summary>The page's HTML.</summary>
-    public static string Render(MeshPublisher publisher, ServiceRegistry registry, RotatingCertificateAuthority? authority, DateTimeOffset now)
+    internal static string Count(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    internal static string Time(DateTimeOffset at) => at.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
+}
+
+/// <summary>The push pipeline: totals and the last push.</summary>
+internal sealed class MeshPushSection(MeshPublisher publisher) : IXdsStatusSection
+{
+    public string Title => "Mesh pushes";
+
+    public ValueTask WriteAsync(XdsStatusSectionWriter writer, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(publisher);
-        ArgumentNullException.ThrowIfNull(registry);
-        var html = new StringBuilder();
-        html.Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>MeshHost status</title>")
-            .Append("<style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:1.5em}")
-            .Append("td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}th{background:#f3f3f3}</style></head><body>")
-            .Append("<h1>MeshHost</h1>");
-
-        html.Append("<h2>Discovery</h2><table><tr><th>source</th><th>ready</th><th>healthy</th><th>message</th><th>since</th></tr>");
-        foreach (var source in registry.Sources)
-        {
-            Row(html, source.Name, YesNo(source.Ready), YesNo(source.Healthy), source.Message, Time(source.Since));
-        }
-        html.Append("</table>");
-        html.Append("<p>Registry generation ").Append(E(registry.Current.Generation.ToString(CultureInfo.InvariantCulture)))
-            .Append(", ").Append(E(registry.Current.Services.Count().ToString(CultureInfo.InvariantCulture))).Append(" services.</p>");
-
-        var proxies = publisher.Proxies;
-        html.Append("<h2>Proxies (").Append(proxies.Count.ToString(CultureInfo.InvariantCulture))
-            .Append(")</h2><table><tr><th>node id</th><th>type</th><th>namespace</th><th>streams</th><th>pushes</th><th>skipped</th></tr>");
-        foreach (var p in proxies)
-        {
-            Row(html, p.Proxy.NodeId, p.Proxy.IsProxylessGrpc ? "proxyless gRPC" : p.Proxy.Type.ToString().ToLowerInvariant(), p.Proxy.Namespace,
-                p.Streams.ToString(CultureInfo.InvariantCulture), p.Pushes.ToString(CultureInfo.InvariantCulture), p.Skipped.ToString(CultureInfo.InvariantCulture));
-        }
-        html.Append("</table>");
-
         var status = publisher.Status;
-        html.Append("<h2>Pushes</h2><p>").Append(status.Pushes.ToString(CultureInfo.InvariantCulture)).Append(" pushes, ")
-            .Append(status.ProxiesPushed.ToString(CultureInfo.InvariantCulture)).Append(" proxy configurations generated, ")
-            .Append(status.ProxiesSkipped.ToString(CultureInfo.InvariantCulture)).Append(" proxies left alone.");
+        var facts = new List<KeyValuePair<string, string>>
+        {
+            new("pushes", StatusPage.Count(status.Pushes)),
+            new("proxy configurations generated", StatusPage.Count(status.ProxiesPushed)),
+            new("proxies left alone (unchanged)", StatusPage.Count(status.ProxiesSkipped)),
+            new("changes waiting for the next push", StatusPage.Count(status.PendingChanges)),
+        };
         if (status.Last is { } last)
         {
-            html.Append(" Last: ").Append(E(last.Reason)).Append(", ").Append(last.ChangedKeys.ToString(CultureInfo.InvariantCulture))
-                .Append(" changed objects, ").Append(last.ProxiesPushed.ToString(CultureInfo.InvariantCulture)).Append(" pushed, ")
-                .Append(last.ProxiesSkipped.ToString(CultureInfo.InvariantCulture)).Append(" skipped, ")
-                .Append(last.DurationMilliseconds.ToString("0.0", CultureInfo.InvariantCulture)).Append(" ms, at ").Append(E(Time(last.At))).Append('.');
+            facts.Add(new("last push", $"#{StatusPage.Count(last.Sequence)} at {StatusPage.Time(last.At)}: {last.Reason}"));
+            facts.Add(new("last push scope", $"{StatusPage.Count(last.ChangedKeys)} changed objects, {StatusPage.Count(last.ProxiesPushed)} proxies pushed, "
+                + $"{StatusPage.Count(last.ProxiesSkipped)} skipped, {StatusPage.Count(last.Full)} regenerated whole"));
+            facts.Add(new("last push took", $"{last.DurationMilliseconds.ToString("0.0", CultureInfo.InvariantCulture)} ms after "
+                + $"{last.DebounceMilliseconds.ToString("0", CultureInfo.InvariantCulture)} ms of debounce"));
         }
-        html.Append("</p>");
-
-        var problems = publisher.Problems;
-        html.Append("<h2>Problems (").Append(problems.Count.ToString(CultureInfo.InvariantCulture))
-            .Append(")</h2><table><tr><th>kind</th><th>namespace</th><th>name</th><th>reason</th></tr>");
-        foreach (var problem in problems)
+        else
         {
-            Row(html, problem.Key.Kind, problem.Key.Namespace, problem.Key.Name, problem.Reason);
-        }
-        html.Append("</table>");
-
-        if (authority is not null)
-        {
-            var root = authority.Current.RootCertificate;
-            html.Append("<h2>Certificate authority</h2><p>Root ").Append(E(root.Subject)).Append(", valid until ")
-                .Append(E(Time(root.NotAfter.ToUniversalTime()))).Append(" (")
-                .Append(((new DateTimeOffset(root.NotAfter.ToUniversalTime()) - now).TotalDays).ToString("0", CultureInfo.InvariantCulture))
-                .Append(" days).</p>");
+            facts.Add(new("last push", "none yet"));
         }
 
-        html.Append("<p>JSON: <a href=\"/debug/proxies\">/debug/proxies</a>, <a href=\"/debug/problems\">/debug/problems</a>, ")
-            .Append("<a href=\"/debug/push_status\">/debug/push_status</a>, <code>/debug/config_dump?proxy=&lt;node id&gt;</code>.</p>")
-            .Append("</body></html>");
-        return html.ToString();
+        writer.Facts(facts);
+        writer.Link("push status as JSON", PushStatusEndpoints.Path);
+        return ValueTask.CompletedTask;
     }
+}
 
-    private static void Row(StringBuilder html, params string[] cells)
+/// <summary>The proxies as the mesh sees them: type, namespace, identity, pushes.</summary>
+internal sealed class MeshProxiesSection(MeshPublisher publisher) : IXdsStatusSection
+{
+    public string Title => "Mesh proxies";
+
+    public ValueTask WriteAsync(XdsStatusSectionWriter writer, CancellationToken cancellationToken)
     {
-        html.Append("<tr>");
-        foreach (var cell in cells)
-        {
-            html.Append("<td>").Append(E(cell)).Append("</td>");
-        }
-        html.Append("</tr>");
+        var proxies = publisher.Proxies;
+        writer.Table(["node id", "type", "namespace", "service account", "Istio version", "streams", "pushes", "skipped"],
+            proxies.Select(p => (IReadOnlyList<string>)
+            [
+                p.Proxy.NodeId,
+                p.Proxy.IsProxylessGrpc ? "proxyless gRPC" : p.Proxy.Type.ToString().ToLowerInvariant(),
+                p.Proxy.Namespace,
+                p.Proxy.ServiceAccount ?? string.Empty,
+                p.Proxy.IstioVersion ?? string.Empty,
+                StatusPage.Count(p.Streams),
+                StatusPage.Count(p.Pushes),
+                StatusPage.Count(p.Skipped),
+            ]));
+        writer.Link("proxies as JSON", "/debug/proxies");
+        return ValueTask.CompletedTask;
     }
+}
 
-    private static string YesNo(bool value) => value ? "yes" : "no";
+/// <summary>The Istio objects the generator could not use, and why.</summary>
+internal sealed class MeshProblemsSection(MeshPublisher publisher) : IXdsStatusSection
+{
+    public string Title => $"Problems ({publisher.Problems.Count.ToString(CultureInfo.InvariantCulture)})";
 
-    private static string Time(DateTimeOffset at) => at.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
+    public ValueTask WriteAsync(XdsStatusSectionWriter writer, CancellationToken cancellationToken)
+    {
+        var problems = publisher.Problems;
+        if (problems.Count == 0)
+        {
+            writer.Paragraph("Every Istio object in the registry was usable.");
+            return ValueTask.CompletedTask;
+        }
 
-    private static string Time(DateTime at) => at.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
+        writer.Warning($"{problems.Count.ToString(CultureInfo.InvariantCulture)} object(s) could not be used as written:");
+        writer.Table(["kind", "namespace", "name", "reason"],
+            problems.Select(p => (IReadOnlyList<string>)[p.Key.Kind, p.Key.Namespace, p.Key.Name, p.Reason]));
+        writer.Link("problems as JSON", "/debug/problems");
+        return ValueTask.CompletedTask;
+    }
+}
 
-    private static string E(string text) => WebUtility.HtmlEncode(text);
+/// <summary>What the service registry holds, by kind, with links to the full JSON.</summary>
+internal sealed class MeshRegistrySection(ServiceRegistry registry) : IXdsStatusSection
+{
+    public string Title => "Service registry";
+
+    public ValueTask WriteAsync(XdsStatusSectionWriter writer, CancellationToken cancellationToken)
+    {
+        var snapshot = registry.Current;
+        var services = snapshot.Services.ToList();
+        writer.Paragraph($"Generation {StatusPage.Count(snapshot.Generation)}: {StatusPage.Count(services.Count)} services with "
+            + $"{StatusPage.Count(services.Sum(s => snapshot.EndpointsOf(s.Key).Count()))} endpoints, {StatusPage.Count(snapshot.Count)} objects in all.");
+        writer.Table(["kind", "objects"], RegistryEndpoints.Kinds(snapshot)
+            .Select(k => (IReadOnlyList<string>)[k.Kind, StatusPage.Count(k.Count)]));
+        writer.Link("services, endpoints and workloads as JSON", RegistryEndpoints.RegistryPath);
+        writer.Link("the Istio configuration as JSON", RegistryEndpoints.ConfigPath);
+        return ValueTask.CompletedTask;
+    }
 }

@@ -662,7 +662,7 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
                 s.ResponsesSent,
                 s.Acks,
                 s.Nacks,
-                s.State.HeldResources().ToDictionary(h => h.Name, h => h.Version, StringComparer.Ordinal))).ToList();
+                s.State.HeldResources().ToDictionary(h => h.Name, h => h.Version, StringComparer.Ordinal)) { AwaitingAck = s.AwaitingAck }).ToList();
             return new XdsStreamStatus(StreamId, Context.Protocol, _node, _openedAt, types);
         }
     }

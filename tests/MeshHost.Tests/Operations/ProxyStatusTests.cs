@@ -1,0 +1,143 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using MeshHost.Tests.Hosting;
+using XdsServer.Cache;
+
+namespace MeshHost.Tests.Operations;
+
+/// <summary>
+/// <c>MeshHost proxy-status --server …</c> against a live MeshHost with a real xDS stream: SYNCED after an ACK, STALE
+/// after a NACK, NOT SENT for what was never sent; a clear error and exit code 1 when the server cannot be reached or
+/// refuses CSDS.
+/// </summary>
+public sealed partial class ProxyStatusTests : IDisposable
+{
+    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("meshhost-proxy-status-");
+
+    public ProxyStatusTests() => File.WriteAllText(Path.Combine(_folder.FullName, "mesh.yaml"), """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: reviews, namespace: bookinfo}
+        spec:
+          clusterIP: 10.96.0.20
+          selector: {app: reviews}
+          ports: [{name: http, port: 9080, targetPort: 8080}]
+        """);
+
+    public void Dispose() => _folder.Delete(recursive: true);
+
+    [Fact]
+    public async Task The_table_shows_a_proxy_synced_after_an_ack_and_stale_after_a_nack()
+    {
+        await using var host = await InProcessMeshHost.StartAsync(
+            ["--urls", "http://127.0.0.1:0", "--http-urls", "http://127.0.0.1:0", "--manifests", _folder.FullName]);
+        await using var proxy = XdsProtocolClient.Open(host.Grpc, TestNodes.Sidecar());
+        await proxy.SendAsync(TypeUrls.Cluster);
+        await proxy.AckAsync(await proxy.NextAsync("the sidecar's clusters"));
+
+        var row = await RowWhenAsync(host.Grpc, "reviews-v1.bookinfo", r => r["CDS"] == "SYNCED");
+        Assert.Equal("NOT SENT", row["LDS"]);
+        Assert.Equal("NOT SENT", row["EDS"]);
+        Assert.Equal("1.24.0", row["VERSION"]);
+        Assert.Equal("-", row["CLUSTER"]);
+        Assert.Equal(host.Grpc.Authority, row["ISTIOD"]);
+
+        await proxy.SendAsync(TypeUrls.Listener, withNode: false);
+        var listeners = await proxy.NextAsync("the sidecar's listeners");
+        Assert.NotEmpty(listeners.Resources);
+        await proxy.SendAsync(TypeUrls.Listener, version: "", nonce: listeners.Nonce, error: "listener rejected", withNode: false);
+        row = await RowWhenAsync(host.Grpc, "reviews-v1.bookinfo", r => r["LDS"] == "STALE");
+        Assert.Equal("SYNCED", row["CDS"]);
+
+        // The real command line, as an operator types it (the process prints the same table).
+        await using var process = await MeshHostProcess.StartAsync("proxy-status", "--server", host.Grpc.ToString().TrimEnd('/'));
+        Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        var printed = Rows(process.Output);
+        Assert.Equal("SYNCED", printed["reviews-v1.bookinfo"]["CDS"]);
+        Assert.Equal("STALE", printed["reviews-v1.bookinfo"]["LDS"]);
+    }
+
+    [Fact]
+    public async Task A_server_that_cannot_be_reached_is_a_clear_error_with_exit_code_1()
+    {
+        var port = ExampleProcess.FreePort();
+        var (code, output, error) = await RunAsync("--server", $"http://127.0.0.1:{port}", "--timeout", "5");
+        Assert.Equal(1, code);
+        Assert.Empty(output);
+        Assert.StartsWith($"proxy-status: cannot reach the server at http://127.0.0.1:{port}/", error, StringComparison.Ordinal);
+
+        (code, _, error) = await RunAsync("--server", "ftp://127.0.0.1:1");
+        Assert.Equal(2, code);
+        Assert.Contains("is not an http:// or https:// URL", error, StringComparison.Ordinal);
+        (code, _, error) = await RunAsync();
+        Assert.Equal(2, code);
+        Assert.Contains("--server <url> is required", error, StringComparison.Ordinal);
+    }
+
+    /// <summary>CSDS answers loopback callers only: over this machine's own non-loopback address it refuses (when the
+    /// machine has such an address; the library's tests cover the rule itself).</summary>
+    [Fact]
+    public async Task A_server_that_refuses_csds_is_a_clear_error_with_exit_code_1()
+    {
+        var own = NetworkInterface.GetAllNetworkInterfaces()
+            .Where(n => n.OperationalStatus == OperationalStatus.Up)
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+            .Select(a => a.Address)
+            .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a));
+        if (own is null)
+        {
+            return;
+        }
+
+        await using var host = await InProcessMeshHost.StartAsync(["--urls", $"http://{own}:0", "--manifests", _folder.FullName]);
+        var (code, output, error) = await RunAsync("--server", host.Grpc.ToString());
+        Assert.Equal(1, code);
+        Assert.Empty(output);
+        Assert.Contains("refused CSDS: CSDS answers loopback callers only", error, StringComparison.Ordinal);
+    }
+
+    private static async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await ProxyStatusCommand.RunAsync(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    /// <summary>Runs the command until the proxy's row satisfies <paramref name="until"/> (bounded: 15 s).</summary>
+    private static async Task<IReadOnlyDictionary<string, string>> RowWhenAsync(Uri server, string name, Func<IReadOnlyDictionary<string, string>, bool> until)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        var last = string.Empty;
+        while (DateTime.UtcNow < deadline)
+        {
+            var (code, output, error) = await RunAsync("--server", server.ToString());
+            Assert.True(code == 0, $"proxy-status exited with {code}: {error}");
+            last = output;
+            if (Rows(output).TryGetValue(name, out var row) && until(row))
+            {
+                return row;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"proxy-status did not show the expected state of {name} within 15 s. Last output:\n{last}");
+    }
+
+    /// <summary>The table's rows by NAME, each as column → value (columns are at least three spaces apart).</summary>
+    private static Dictionary<string, IReadOnlyDictionary<string, string>> Rows(string output)
+    {
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).SkipWhile(l => !l.StartsWith("NAME ", StringComparison.Ordinal)).ToList();
+        Assert.True(lines.Count > 0, $"no table in:\n{output}");
+        var header = Columns().Split(lines[0].TrimEnd());
+        Assert.Equal(["NAME", "CLUSTER", "CDS", "LDS", "EDS", "RDS", "ECDS", "ISTIOD", "VERSION"], header);
+        return lines.Skip(1).Select(l => Columns().Split(l.TrimEnd()))
+            .ToDictionary(cells => cells[0], cells => (IReadOnlyDictionary<string, string>)header.Zip(cells).ToDictionary(p => p.First, p => p.Second));
+    }
+
+    [GeneratedRegex(" {3,}")]
+    private static partial Regex Columns();
+}
