@@ -2,7 +2,6 @@ using System.Text.Json;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using XdsServer.Cache;
-using XdsServer.Internal;
 
 namespace XdsServer.Files;
 
