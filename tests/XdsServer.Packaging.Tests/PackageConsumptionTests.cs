@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.IO.Compression;
+using System.Reflection.Metadata;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using Envoy.Config.Cluster.V3;
@@ -43,7 +44,9 @@ public sealed partial class PackageConsumptionTests(PackagedConsumer consumer) :
 
             using (var zip = ZipFile.OpenRead(symbols))
             {
-                Assert.Contains(zip.Entries, e => e.FullName == $"lib/net10.0/{id}.pdb");
+                var pdb = zip.Entries.SingleOrDefault(e => e.FullName == $"lib/net10.0/{id}.pdb");
+                Assert.True(pdb is not null, $"{symbols} holds no lib/net10.0/{id}.pdb");
+                AssertReproduciblePdbWithSources(id, pdb);
             }
 
             using var nupkg = ZipFile.OpenRead(package);
@@ -67,6 +70,36 @@ public sealed partial class PackageConsumptionTests(PackagedConsumer consumer) :
         var assets = File.ReadAllText(Path.Combine(consumer.AppDirectory, "obj", "project.assets.json"));
         Assert.Contains($"\"XdsServer/{consumer.Version}\"", assets, StringComparison.Ordinal);
         Assert.DoesNotContain("YamlDotNet", assets, StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>Built as CI builds (ContinuousIntegrationBuild): every source path is mapped to <c>/_/</c>, so no
+    /// machine's folder is written into the symbols and the same commit builds the same bytes anywhere; and every
+    /// source file is embedded, so a debugger needs neither network nor source server.</summary>
+    private static void AssertReproduciblePdbWithSources(string id, ZipArchiveEntry pdb)
+    {
+        var bytes = new MemoryStream();
+        using (var stream = pdb.Open())
+        {
+            stream.CopyTo(bytes);
+        }
+
+        bytes.Position = 0;
+        using var provider = MetadataReaderProvider.FromPortablePdbStream(bytes);
+        var reader = provider.GetMetadataReader();
+        var embeddedSource = new Guid("0E8A571B-6926-466E-B4AD-8AB04611F5FE"); // the portable PDB's EmbeddedSource kind
+        var documents = 0;
+        foreach (var handle in reader.Documents)
+        {
+            documents++;
+            var name = reader.GetString(reader.GetDocument(handle).Name);
+            Assert.True(name.StartsWith("/_/", StringComparison.Ordinal) || name.StartsWith("/_artifacts/", StringComparison.Ordinal),
+                $"{id}.pdb names a source by its build machine path: {name}");
+            var embedded = reader.GetCustomDebugInformation(handle)
+                .Any(h => reader.GetGuid(reader.GetCustomDebugInformation(h).Kind) == embeddedSource);
+            Assert.True(embedded, $"{id}.pdb does not embed {name}");
+        }
+
+        Assert.True(documents > 0, $"{id}.pdb lists no source documents");
     }
 
     private List<string> Dependencies(string id)

@@ -119,12 +119,15 @@ public sealed class PackagedConsumer : IAsyncLifetime
               }
             }
             """);
+        var artifacts = Path.Combine(WorkDirectory, "artifacts");
         PackOutput = await DotnetCli.RunAsync(WorkDirectory, PackTimeout,
             "pack", filter, "-c", "Release", "-o", Feed, "-nologo",
             $"-p:Version={Version}",
             "-p:ContinuousIntegrationBuild=true",
             "-p:UseArtifactsOutput=true",
-            $"-p:ArtifactsPath={Path.Combine(WorkDirectory, "artifacts")}");
+            $"-p:ArtifactsPath={artifacts}",
+            // A normal build's obj/ lies inside the repository and is mapped to /_/ with it; this one's is not.
+            $"-p:PathMap={artifacts}/=/_artifacts/");
     }
 
     private async Task CreateAppAsync()
