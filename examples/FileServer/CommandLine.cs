@@ -2,32 +2,57 @@ using XdsServer.Examples;
 
 namespace FileServer;
 
-/// <summary>The command line: <c>--urls</c>, <c>--resources</c>, <c>--http-urls</c>, for the certificate authority
-/// <c>--ca</c>, <c>--ca-tokens</c>, <c>--trust-domain</c>, and for TLS <c>--tls-cert</c>, <c>--tls-key</c> and the flag
-/// <c>--allow-insecure-transport</c> (values after a space or '='). Kept stable: other tools drive it.</summary>
+/// <summary>The command line: the options of <see cref="Options"/> (values after a space or '='), which <c>--help</c>
+/// lists with an example each. Kept stable: other tools drive it.</summary>
 internal sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyList<ListenUrl> HttpUrls, string Resources, bool Help)
 {
     public const string DefaultTrustDomain = "cluster.local";
 
-    public const string Usage =
-        "usage: FileServer --urls http(s)://127.0.0.1:18000[;...] --resources <dir> [--http-urls http(s)://127.0.0.1:18001[;...]]\n"
-        + "                  [--ca <dir> [--ca-tokens <file>] [--trust-domain <name>]]\n"
-        + "                  [--tls-cert <pem> --tls-key <pem>] [--allow-insecure-transport]\n"
-        + "  --urls <urls>         where to serve gRPC: ADS, per-type xDS, grpc.health.v1.Health, and with --ca\n"
-        + "                        CreateCertificate and SDS; CSDS answers loopback callers only\n"
-        + "  --resources <dir>     the folder of YAML/JSON resources served to every node (reloaded on change)\n"
-        + "  --http-urls <urls>    where to serve HTTP/1.1: REST fetch POST /v3/discovery:<type>, GET /healthz,\n"
-        + "                        and with --ca the SPIFFE trust bundle\n"
-        + "  --ca <dir>            enable the certificate authority: root material in Istio's cacerts layout is loaded\n"
-        + "                        from <dir>, or a self-signed root is created there; serves CreateCertificate and SDS\n"
-        + "                        (secrets 'default' and 'ROOTCA') on --urls, the SPIFFE trust bundle on --http-urls\n"
-        + "  --ca-tokens <file>    a JSON object mapping bearer tokens to SPIFFE IDs (who may ask for certificates)\n"
-        + "  --trust-domain <name> the CA's trust domain for a new root (default cluster.local)\n"
-        + "  --tls-cert <pem>      the server certificate (PEM, leaf first) for https:// URLs; clients may present\n"
-        + "  --tls-key <pem>       a certificate this CA issued to prove an identity; the key in PEM\n"
-        + "  --allow-insecure-transport\n"
-        + "                        accept bearer tokens and send secrets over cleartext from other machines\n"
-        + "                        (without it only TLS and loopback connections may carry them)";
+    /// <summary>Every option the parser accepts, as <c>--help</c> lists them.</summary>
+    public static readonly IReadOnlyList<CommandOption> Options =
+    [
+        new("--urls", "<urls>",
+            "where to serve gRPC (HTTP/2; cleartext on http://, TLS on https://): ADS, the per-type xDS services, grpc.health.v1.Health, CSDS for loopback callers, and with --ca CreateCertificate and SDS; several separated by ';' (required)",
+            "--urls http://127.0.0.1:18000"),
+        new("--resources", "<dir>",
+            "the folder of YAML/JSON resource files served to every node; reloaded within a second of a change, a bad file keeps the last good load (required)",
+            "--resources examples/FileServer/sample"),
+        new("--http-urls", "<urls>",
+            "where to serve HTTP/1.1: REST fetch POST /v3/discovery:<type>, GET /healthz (why: to loopback callers), GET /metrics (Prometheus text), and with --ca the SPIFFE trust bundle; several separated by ';'",
+            "--http-urls http://127.0.0.1:18001"),
+        new("--ca", "<dir>",
+            "be the mesh's certificate authority: the root in Istio's cacerts layout is loaded from <dir>, or a self-signed one is created there; serves CreateCertificate and SDS (secrets 'default', 'ROOTCA') on --urls",
+            "--ca ./cacerts"),
+        new("--ca-tokens", "<file>",
+            "with --ca: a JSON object mapping bearer tokens to SPIFFE IDs (who may ask for certificates); watched for changes",
+            "--ca-tokens tokens.json"),
+        new("--trust-domain", "<name>",
+            "with --ca: the trust domain of a new root (default " + DefaultTrustDomain + ")",
+            "--trust-domain example.org"),
+        new("--tls-cert", "<pem>",
+            "the server certificate (PEM, leaf first) for https:// URLs; needs --tls-key; clients may then prove an identity with a certificate this CA issued",
+            "--tls-cert server.crt"),
+        new("--tls-key", "<pem>",
+            "the private key (PEM) of --tls-cert",
+            "--tls-key server.key"),
+        new("--allow-insecure-transport", null,
+            "accept bearer tokens and send secrets over cleartext from other machines (without it only TLS and loopback connections carry them)",
+            "--allow-insecure-transport"),
+        new("--help", null,
+            "print this text and exit (also -h, -?)",
+            "--help"),
+    ];
+
+    /// <summary>What <c>--help</c> prints (and what a bad command line is answered with).</summary>
+    public static readonly string Usage = CommandOption.Help(
+        "usage: FileServer --urls <urls> --resources <dir> [--http-urls <urls>] [--ca <dir> [--ca-tokens <file>] [--trust-domain <name>]]\n"
+        + "                  [--tls-cert <pem> --tls-key <pem>] [--allow-insecure-transport]",
+        "Serves a folder of Envoy resources (YAML/JSON) to every node over xDS, optionally as the mesh's certificate authority.",
+        Options,
+        "\nexamples:\n"
+        + "  FileServer --urls http://127.0.0.1:18000 --http-urls http://127.0.0.1:18001 --resources examples/FileServer/sample\n"
+        + "  FileServer --urls https://0.0.0.0:18000 --resources ./resources --ca ./cacerts --ca-tokens tokens.json \\\n"
+        + "      --tls-cert server.crt --tls-key server.key\n");
 
     /// <summary>The CA's folder (<c>--ca</c>); null when the CA is off.</summary>
     public string? CaFolder { get; init; }
@@ -65,19 +90,26 @@ internal sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyL
                 return true;
             }
 
-            if (arg == "--allow-insecure-transport")
-            {
-                allowInsecure = true;
-                continue;
-            }
-
             var equals = arg.IndexOf('=', StringComparison.Ordinal);
             var name = arg.StartsWith("--", StringComparison.Ordinal) && equals > 0 ? arg[..equals] : arg;
-            if (name is not ("--urls" or "--http-urls" or "--resources" or "--ca" or "--ca-tokens" or "--trust-domain"
-                or "--tls-cert" or "--tls-key"))
+            var option = Options.FirstOrDefault(o => o.Name == name);
+            if (option is null)
             {
-                error = $"unknown argument '{arg}'";
+                error = $"unknown argument '{arg}' (the options are {string.Join(", ", Options.Select(o => o.Name))})";
                 return false;
+            }
+
+            if (!option.TakesValue)
+            {
+                if (equals > 0)
+                {
+                    error = $"{name} takes no value";
+                    return false;
+                }
+
+                // The flags: --allow-insecure-transport, and --help (answered above).
+                allowInsecure |= name == "--allow-insecure-transport";
+                continue;
             }
 
             string value;

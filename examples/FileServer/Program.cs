@@ -1,7 +1,7 @@
 // FileServer: serves a folder of Envoy resources (YAML/JSON, picked up within a second of a change) to every
 // node. gRPC on --urls (HTTP/2): ADS, the per-type xDS services, grpc.health.v1.Health (SERVING once the folder
-// is loaded) and CSDS for loopback callers only. HTTP/1.1 on --http-urls: REST fetch (POST /v3/discovery:{type})
-// and GET /healthz. Kestrel cannot offer HTTP/1.1 and HTTP/2 with prior knowledge on one cleartext port, hence two.
+// is loaded) and CSDS for loopback callers only. HTTP/1.1 on --http-urls: REST fetch (POST /v3/discovery:{type}),
+// GET /healthz (why a check is not healthy: to loopback callers only) and GET /metrics (Prometheus text). Kestrel cannot offer HTTP/1.1 and HTTP/2 with prior knowledge on one cleartext port, hence two.
 //
 // With --ca <dir> it is also the mesh's certificate authority: istiod's CreateCertificate (bearer tokens from
 // --ca-tokens, or a client certificate it issued) and SDS secrets 'default'/'ROOTCA' for the identity a stream
@@ -18,6 +18,7 @@ using System.Security.Cryptography.X509Certificates;
 using FileServer;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
+using XdsServer;
 using XdsServer.Ca;
 
 if (!CommandLine.TryParse(args, out var command, out var error))
@@ -72,7 +73,7 @@ builder.WebHost.ConfigureKestrel(kestrel =>
 
     foreach (var url in command.HttpUrls)
     {
-        Listen(kestrel, url, HttpProtocols.Http1, "HTTP/1.1: REST fetch POST /v3/discovery:{type}, GET /healthz"
+        Listen(kestrel, url, HttpProtocols.Http1, "HTTP/1.1: REST fetch POST /v3/discovery:{type}, GET /healthz, GET /metrics"
             + (command.CaFolder is null ? string.Empty : ", GET " + CertificateAuthorityEndpointRouteBuilderExtensions.DefaultTrustBundlePath));
     }
 });
@@ -98,12 +99,14 @@ if (command.CaFolder is { } caFolder)
 }
 
 builder.Services.AddGrpcHealthChecks(); // service "" reports every health check: the folder's is unhealthy until it loads
+builder.Services.AddMetricsEndpoint(); // GET /metrics on the HTTP/1.1 port: who may scrape it, see MetricsEndpoint
 
 var app = builder.Build();
 app.MapXdsServer();
 app.MapClientStatus(); // CSDS, an operator API: loopback callers only, secrets reported without their payload
 app.MapGrpcHealthChecksService();
-app.MapHealthChecks("/healthz");
+app.MapHealthChecks("/healthz", new() { ResponseWriter = XdsHealthResponse.WriteAsync }); // why: loopback callers only
+app.MapMetricsEndpoint(port => endpoints.Any(e => command.HttpUrls.Contains(e.Url) && e.Options.IPEndPoint?.Port == port));
 RotatingCertificateAuthority? authority = null;
 if (command.CaFolder is not null)
 {

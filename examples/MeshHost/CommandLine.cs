@@ -20,10 +20,9 @@ public enum DiscoveryMode
 }
 
 /// <summary>
-/// The MeshHost command line: <c>--urls</c>, <c>--http-urls</c>, one of <c>--manifests</c>/<c>--kubeconfig</c>/
-/// <c>--in-cluster</c> (or none: the demo mesh), <c>--ca</c>, <c>--ca-tokens</c>, <c>--domain</c>,
-/// <c>--trust-domain</c>, <c>--tls-cert</c>/<c>--tls-key</c> and <c>--allow-insecure-transport</c> (values after a
-/// space or '='). Kept stable: the README and tests drive it.
+/// The MeshHost command line: the options of <see cref="Options"/> (values after a space or '='), which <c>--help</c>
+/// lists with an example each; one of <c>--manifests</c>/<c>--kubeconfig</c>/<c>--in-cluster</c>, or none for the demo
+/// mesh. Kept stable: the README and tests drive it.
 /// </summary>
 /// <param name="GrpcUrls">Where gRPC (HTTP/2) is served.</param>
 /// <param name="HttpUrls">Where HTTP/1.1 is served (may be empty).</param>
@@ -33,36 +32,71 @@ public sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyLis
     /// <summary>The default cluster DNS domain.</summary>
     public const string DefaultDomain = "cluster.local";
 
+    /// <summary>Every option the parser accepts, as <c>--help</c> lists them.</summary>
+    public static readonly IReadOnlyList<CommandOption> Options =
+    [
+        new("--urls", "<urls>",
+            "where to serve gRPC (HTTP/2; h2c on http://, TLS on https://): ADS (state of the world and delta), CreateCertificate, SDS, grpc.health.v1.Health; several separated by ';' (required)",
+            "--urls http://127.0.0.1:15010"),
+        new("--http-urls", "<urls>",
+            "where to serve HTTP/1.1: GET /healthz (why: to loopback callers), GET /metrics (Prometheus text), the SPIFFE trust bundle, and for loopback callers the status page and /debug/*; several separated by ';'",
+            "--http-urls http://127.0.0.1:15014"),
+        new("--manifests", "<dir>",
+            "read Kubernetes and Istio manifests from <dir> (watched; reloaded on change); without --manifests, --kubeconfig or --in-cluster the embedded demo mesh runs",
+            "--manifests ./mesh"),
+        new("--kubeconfig", "<file>",
+            "watch the cluster of that kubeconfig; service account tokens are checked by TokenReview",
+            "--kubeconfig ~/.kube/config"),
+        new("--in-cluster", null,
+            "watch the cluster this pod runs in, with its service account; the CA root is kept in a Secret in istio-system (unless --ca)",
+            "--in-cluster"),
+        new("--ca", "<dir>",
+            "the CA's root in Istio's cacerts layout, loaded from <dir> or created there (default: a self-signed root in memory, or in a Secret with --in-cluster)",
+            "--ca ./cacerts"),
+        new("--ca-tokens", "<file>",
+            "for --manifests and the demo mesh: a JSON object mapping bearer tokens to SPIFFE IDs (who may ask for certificates)",
+            "--ca-tokens tokens.json"),
+        new("--domain", "<name>",
+            "the cluster DNS domain (default " + DefaultDomain + ")",
+            "--domain cluster.local"),
+        new("--trust-domain", "<name>",
+            "the SPIFFE trust domain of workload identities (default: the domain)",
+            "--trust-domain example.org"),
+        new("--tls-cert", "<pem>",
+            "the server certificate (PEM, leaf first) for https:// URLs; needs --tls-key",
+            "--tls-cert server.crt"),
+        new("--tls-key", "<pem>",
+            "the private key (PEM) of --tls-cert",
+            "--tls-key server.key"),
+        new("--allow-insecure-transport", null,
+            "accept bearer tokens and send secrets over cleartext from other machines (without it only TLS and loopback connections carry them)",
+            "--allow-insecure-transport"),
+        new("--help", null,
+            "print this text and exit (also -h, -?)",
+            "--help"),
+    ];
+
+    /// <summary>The subcommand that reads a running host's CSDS, as <c>--help</c> lists it.</summary>
+    public const string ProxyStatusCommand = "proxy-status";
+
     /// <summary>What <c>--help</c> prints (and what a bad command line is answered with).</summary>
-    public const string Usage =
-        "usage: MeshHost --urls http(s)://127.0.0.1:15010[;...] [--http-urls http(s)://127.0.0.1:15014[;...]]\n"
-        + "                [--manifests <dir> | --kubeconfig <file> | --in-cluster]\n"
+    public static readonly string Usage = CommandOption.Help(
+        "usage: MeshHost --urls <urls> [--http-urls <urls>] [--manifests <dir> | --kubeconfig <file> | --in-cluster]\n"
         + "                [--ca <dir>] [--ca-tokens <file>] [--domain <name>] [--trust-domain <name>]\n"
         + "                [--tls-cert <pem> --tls-key <pem>] [--allow-insecure-transport]\n"
-        + "  --urls <urls>          where to serve gRPC (HTTP/2; h2c on http://): ADS (state of the world and delta),\n"
-        + "                         istio.v1.auth.IstioCertificateService/CreateCertificate, SDS, grpc.health.v1.Health\n"
-        + "  --http-urls <urls>     where to serve HTTP/1.1: GET /healthz, and for loopback callers only\n"
-        + "                         /debug/problems, /debug/proxies, /debug/config_dump?proxy=<node id>\n"
-        + "  --manifests <dir>      read Kubernetes and Istio manifests from <dir> (watched; reloaded on change)\n"
-        + "  --kubeconfig <file>    watch the cluster of that kubeconfig; service account tokens are checked by TokenReview\n"
-        + "  --in-cluster           watch the cluster this pod runs in; the CA root is kept in a Secret in istio-system\n"
-        + "                         (unless --ca)\n"
-        + "                         (none of the three: run the embedded demo mesh and serve its manifests)\n"
-        + "  --ca <dir>             the CA's root in Istio's cacerts layout, loaded from <dir> or created there;\n"
-        + "                         without it a self-signed root is kept in memory (or, --in-cluster, in a Secret)\n"
-        + "  --ca-tokens <file>     a JSON object mapping bearer tokens to SPIFFE IDs (who may ask for certificates);\n"
-        + "                         for --manifests and the demo mesh\n"
-        + "  --domain <name>        the cluster DNS domain (default cluster.local)\n"
-        + "  --trust-domain <name>  the SPIFFE trust domain of workload identities (default: the domain)\n"
-        + "  --tls-cert <pem>       the server certificate (PEM, leaf first) for https:// URLs\n"
-        + "  --tls-key <pem>        its private key (PEM)\n"
-        + "  --allow-insecure-transport\n"
-        + "                         accept bearer tokens and send secrets over cleartext from other machines\n"
-        + "                         (without it only TLS and loopback connections may carry them)\n"
-        + "  --help                 print this text";
-
-    private static readonly string[] ValueOptions =
-        ["--urls", "--http-urls", "--manifests", "--kubeconfig", "--ca", "--ca-tokens", "--domain", "--trust-domain", "--tls-cert", "--tls-key"];
+        + "       MeshHost " + ProxyStatusCommand + " --server <url>",
+        "The Istio-compatible reference control plane: reads Kubernetes and Istio configuration and serves every Envoy "
+        + "sidecar and gateway the configuration istiod would, with its workload certificate.",
+        Options,
+        "\ncommands:\n"
+        + "  " + ProxyStatusCommand + " --server <url>\n"
+        + "      print the proxy-status table of a running MeshHost (per proxy and type: SYNCED, NOT SENT or STALE), read from\n"
+        + "      its CSDS on the gRPC port, which answers callers on the same machine only\n"
+        + "      e.g. MeshHost " + ProxyStatusCommand + " --server http://127.0.0.1:15010\n"
+        + "\nexamples:\n"
+        + "  MeshHost --urls http://127.0.0.1:15010 --http-urls http://127.0.0.1:15014\n"
+        + "  MeshHost --urls http://127.0.0.1:15010 --http-urls http://127.0.0.1:15014 --manifests ./mesh --ca ./cacerts --ca-tokens tokens.json\n"
+        + "  MeshHost --urls https://0.0.0.0:15012 --kubeconfig ~/.kube/config --tls-cert server.crt --tls-key server.key\n");
 
     /// <summary>Where the configuration comes from.</summary>
     public DiscoveryMode Mode { get; init; } = DiscoveryMode.Demo;
@@ -116,25 +150,33 @@ public sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyLis
                 return true;
             }
 
-            if (arg is "--allow-insecure-transport" or "--in-cluster")
+            var equals = arg.IndexOf('=', StringComparison.Ordinal);
+            var name = arg.StartsWith("--", StringComparison.Ordinal) && equals > 0 ? arg[..equals] : arg;
+            var option = Options.FirstOrDefault(o => o.Name == name);
+            if (option is null)
             {
-                ref var flag = ref arg == "--in-cluster" ? ref inCluster : ref allowInsecure;
+                error = $"unknown argument '{arg}' (the options are {string.Join(", ", Options.Select(o => o.Name))})";
+                return false;
+            }
+
+            if (!option.TakesValue)
+            {
+                if (equals > 0)
+                {
+                    error = $"{name} takes no value";
+                    return false;
+                }
+
+                // The flags: --in-cluster, --allow-insecure-transport, and --help (answered above).
+                ref var flag = ref name == "--in-cluster" ? ref inCluster : ref allowInsecure;
                 if (flag)
                 {
-                    error = $"{arg} is given twice";
+                    error = $"{name} is given twice";
                     return false;
                 }
 
                 flag = true;
                 continue;
-            }
-
-            var equals = arg.IndexOf('=', StringComparison.Ordinal);
-            var name = arg.StartsWith("--", StringComparison.Ordinal) && equals > 0 ? arg[..equals] : arg;
-            if (!ValueOptions.Contains(name, StringComparer.Ordinal))
-            {
-                error = $"unknown argument '{arg}'";
-                return false;
             }
 
             string value;

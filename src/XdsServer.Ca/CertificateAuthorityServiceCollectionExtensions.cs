@@ -1,8 +1,10 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using XdsServer;
 using XdsServer.Ca;
+using XdsServer.Ca.Internal;
 using XdsServer.Cache;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -33,6 +35,8 @@ public static class CertificateAuthorityServiceCollectionExtensions
         var services = builder.Services;
         services.AddGrpc();
         services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.TryAddSingleton(sp => new CaMetrics(sp.GetRequiredService<IMeterFactory>()));
         services.TryAddSingleton(options);
         services.TryAddSingleton(sp =>
         {
@@ -130,10 +134,11 @@ public static class CertificateAuthorityServiceCollectionExtensions
 
         var nodeHash = new WorkloadIdentityNodeHash(host.Authority.TrustDomain);
         services.TryAddSingleton(sp => new WorkloadCertificateRotator(
-            sp.GetRequiredService<RotatingCertificateAuthority>(), rotation, sp.GetRequiredService<TimeProvider>(),
-            logger: sp.GetService<ILogger<WorkloadCertificateRotator>>()));
+            sp.GetRequiredService<RotatingCertificateAuthority>(), rotation, sp.GetRequiredService<TimeProvider>(), random: null,
+            sp.GetService<ILogger<WorkloadCertificateRotator>>(), sp.GetRequiredService<CaMetrics>()));
         services.TryAddKeyedSingleton(WorkloadSecretsCacheKey, (sp, _) => new SnapshotCache(
-            new SnapshotCacheOptions { NodeHash = nodeHash }, sp.GetRequiredService<TimeProvider>(), sp.GetService<ILogger<SnapshotCache>>()));
+            new SnapshotCacheOptions { NodeHash = nodeHash, MeterFactory = sp.GetService<IMeterFactory>() },
+            sp.GetRequiredService<TimeProvider>(), sp.GetService<ILogger<SnapshotCache>>()));
         services.TryAddSingleton(sp => new WorkloadSecretPublisher(
             sp.GetRequiredService<WorkloadCertificateRotator>(), sp.GetRequiredKeyedService<SnapshotCache>(WorkloadSecretsCacheKey),
             options: publishing, timeProvider: sp.GetRequiredService<TimeProvider>(), logger: sp.GetService<ILogger<WorkloadSecretPublisher>>()));

@@ -35,6 +35,7 @@ public sealed class WorkloadCertificateRotator : IDisposable
     private readonly TimeProvider _timeProvider;
     private readonly Random _random;
     private readonly ILogger _logger;
+    private readonly CaMetrics? _metrics;
     private readonly Dictionary<SpiffeId, Entry> _entries = [];
     private (DateTimeOffset At, SpiffeId Identity, string Message)? _lastFailure;
     private bool _disposed;
@@ -45,8 +46,17 @@ public sealed class WorkloadCertificateRotator : IDisposable
     /// <param name="timeProvider">The clock for renewal timers.</param>
     /// <param name="random">The jitter source; pass a seeded one for a reproducible schedule.</param>
     /// <param name="logger">Where failures and recoveries are logged; nowhere when null.</param>
+    /// <remarks>A rotator made here is counted by no meter; the one <c>AddWorkloadSecrets()</c> registers is counted
+    /// by the host's gauge <c>xds.ca.identities.held</c> (meter <c>XdsServer.Ca</c>).</remarks>
     public WorkloadCertificateRotator(RotatingCertificateAuthority authority, WorkloadCertificateRotatorOptions? options = null,
         TimeProvider? timeProvider = null, Random? random = null, ILogger<WorkloadCertificateRotator>? logger = null)
+        : this(authority, options, timeProvider, random, logger, metrics: null)
+    {
+    }
+
+    /// <summary>Creates a rotator whose identities <paramref name="metrics"/> counts (until it is disposed).</summary>
+    internal WorkloadCertificateRotator(RotatingCertificateAuthority authority, WorkloadCertificateRotatorOptions? options,
+        TimeProvider? timeProvider, Random? random, ILogger<WorkloadCertificateRotator>? logger, CaMetrics? metrics)
     {
         ArgumentNullException.ThrowIfNull(authority);
         options ??= new WorkloadCertificateRotatorOptions();
@@ -58,7 +68,8 @@ public sealed class WorkloadCertificateRotator : IDisposable
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _authority.RootRotated += OnRootRotated;
         _authority.TrustBundleChanged += OnTrustBundleChanged;
-        HeldIdentitiesGauge.Register(this);
+        _metrics = metrics;
+        _metrics?.Track(this);
     }
 
     /// <summary>Raised with every new credential: first issue, renewal, reissue under a new root, new bundle.</summary>
@@ -198,7 +209,7 @@ public sealed class WorkloadCertificateRotator : IDisposable
     {
         _authority.RootRotated -= OnRootRotated;
         _authority.TrustBundleChanged -= OnTrustBundleChanged;
-        HeldIdentitiesGauge.Unregister(this);
+        _metrics?.Untrack(this);
         lock (_lock)
         {
             _disposed = true;

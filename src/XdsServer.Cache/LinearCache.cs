@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Envoy.Config.Core.V3;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
@@ -16,16 +17,30 @@ public sealed class LinearCache : ICache
     private readonly Lock _gate = new();
     private readonly HashSet<CacheWatch> _watches = [];
     private readonly ILogger _logger;
+    private readonly CacheMetrics _metrics;
     private ResourceSet _current;
     private long _seq;
     private int _streams;
 
-    /// <summary>Creates an empty cache of <paramref name="type"/>.</summary>
+    /// <summary>Creates an empty cache of <paramref name="type"/> that records no metrics.</summary>
+    /// <param name="type">The resource type.</param>
+    /// <param name="logger">Where to log; nowhere when null.</param>
     public LinearCache(ResourceType type, ILogger<LinearCache>? logger = null)
+        : this(type, logger, meterFactory: null)
+    {
+    }
+
+    /// <summary>Creates an empty cache of <paramref name="type"/>.</summary>
+    /// <param name="type">The resource type.</param>
+    /// <param name="logger">Where to log; nowhere when null.</param>
+    /// <param name="meterFactory">Makes the meter <c>XdsServer.Cache</c> (watches answered); null records no metrics
+    /// (there is no process-wide meter). <c>AddLinearCache(type)</c> passes the host's.</param>
+    public LinearCache(ResourceType type, ILogger<LinearCache>? logger, IMeterFactory? meterFactory)
     {
         ArgumentNullException.ThrowIfNull(type);
         _current = ResourceSet.Empty(type);
         _logger = logger ?? (ILogger)NullLogger.Instance;
+        _metrics = CacheMetrics.For(meterFactory);
     }
 
     /// <summary>The resource type.</summary>
@@ -98,7 +113,7 @@ public sealed class LinearCache : ICache
             seq = _seq;
         }
 
-        CacheWatch.EvaluateAll([(watch, set)], () => Volatile.Read(ref _seq) == seq, _ => Resources, _logger);
+        CacheWatch.EvaluateAll([(watch, set)], () => Volatile.Read(ref _seq) == seq, _ => Resources, _logger, _metrics);
         return watch;
     }
 
@@ -156,7 +171,7 @@ public sealed class LinearCache : ICache
         }
 
         CacheLog.LinearUpdated(_logger, Type.TypeUrl, updates.Count, deleted, Version);
-        CacheWatch.EvaluateAll(toEvaluate, () => Volatile.Read(ref _seq) == seq, _ => Resources, _logger);
+        CacheWatch.EvaluateAll(toEvaluate, () => Volatile.Read(ref _seq) == seq, _ => Resources, _logger, _metrics);
         return deleted;
     }
 

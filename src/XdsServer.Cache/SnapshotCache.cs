@@ -14,8 +14,11 @@ namespace XdsServer.Cache;
 /// </summary>
 /// <remarks>
 /// Locks guard only bookkeeping: responses are computed and delivered outside them, and never sent by
-/// the cache (DESIGN invariant 2). A snapshot stays until cleared, or until
+/// the cache (docs/architecture.md, invariant 2). A snapshot stays until cleared, or until
 /// <see cref="SnapshotCacheOptions.IdleSnapshotTimeout"/> passes without streams.
+/// Metrics (meter <c>XdsServer.Cache</c>: <c>xds.cache.snapshots_set</c>, <c>xds.cache.snapshots_rejected</c>,
+/// <c>xds.cache.watch_responses</c>) are recorded only through <see cref="SnapshotCacheOptions.MeterFactory"/>, which
+/// <c>AddSnapshotCache()</c> sets to the host's; a cache made with <c>new</c> and no factory records none.
 /// </remarks>
 public sealed class SnapshotCache : ICache, IDisposable
 {
@@ -23,6 +26,7 @@ public sealed class SnapshotCache : ICache, IDisposable
     private readonly SnapshotCacheOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly CacheMetrics _metrics;
     private readonly ITimer? _idleTimer;
 
     /// <summary>Creates a snapshot cache.</summary>
@@ -40,6 +44,7 @@ public sealed class SnapshotCache : ICache, IDisposable
 
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? (ILogger)NullLogger.Instance;
+        _metrics = CacheMetrics.For(_options.MeterFactory);
         if (_options.IdleSnapshotTimeout is { } timeout)
         {
             var period = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerSecond, Math.Min(timeout.Ticks / 4, TimeSpan.TicksPerMinute)));
@@ -70,7 +75,7 @@ public sealed class SnapshotCache : ICache, IDisposable
             var result = SnapshotValidator.Validate(snapshot, previous);
             if (!result.IsValid)
             {
-                CacheMetrics.SnapshotsRejected.Add(1);
+                _metrics.SnapshotRejected();
                 CacheLog.SnapshotRejected(_logger, ClientText.ForLog(group), result);
                 throw new InvalidSnapshotException(group, result);
             }
@@ -109,11 +114,11 @@ public sealed class SnapshotCache : ICache, IDisposable
             break;
         }
 
-        CacheMetrics.SnapshotsSet.Add(1);
+        _metrics.SnapshotSet();
         CacheLog.SnapshotSet(_logger, ClientText.ForLog(group), snapshot);
         // Clusters before endpoints before listeners before routes (make before break within an update).
         toEvaluate.Sort(static (a, b) => a.Item2.Type.AdsOrder.CompareTo(b.Item2.Type.AdsOrder));
-        CacheWatch.EvaluateAll(toEvaluate, () => Volatile.Read(ref g.Seq) == seq, t => CurrentSet(g, t), _logger);
+        CacheWatch.EvaluateAll(toEvaluate, () => Volatile.Read(ref g.Seq) == seq, t => CurrentSet(g, t), _logger, _metrics);
     }
 
     /// <summary>Gets the snapshot of <paramref name="group"/>, if one is set.</summary>
@@ -204,7 +209,7 @@ public sealed class SnapshotCache : ICache, IDisposable
 
             if (set is not null)
             {
-                CacheWatch.EvaluateAll([(watch, set)], () => Volatile.Read(ref g.Seq) == seq, t => CurrentSet(g, t), _logger);
+                CacheWatch.EvaluateAll([(watch, set)], () => Volatile.Read(ref g.Seq) == seq, t => CurrentSet(g, t), _logger, _metrics);
             }
 
             return watch;

@@ -1,3 +1,5 @@
+using System.Diagnostics.Metrics;
+
 namespace XdsServer.Cache;
 
 /// <summary>Options of a <see cref="SnapshotCache"/>.</summary>
@@ -13,4 +15,11 @@ public sealed class SnapshotCacheOptions
 
     /// <summary>The node-to-group mapping; <see cref="NodeHash.ById"/> by default.</summary>
     public INodeHash NodeHash { get; set; } = Cache.NodeHash.ById;
+
+    /// <summary>Makes the cache's meter <c>XdsServer.Cache</c> (snapshots set and rejected, watches answered). Null
+    /// (the default) records no metrics: there is no process-wide meter, so caches of two hosts in one process never
+    /// count into each other's series. <c>AddSnapshotCache()</c> sets the host's <see cref="IMeterFactory"/> when this
+    /// is null; a cache made with <c>new</c> gets metrics by setting it, e.g. to
+    /// <c>app.Services.GetRequiredService&lt;IMeterFactory&gt;()</c>.</summary>
+    public IMeterFactory? MeterFactory { get; set; }
 }

@@ -3,7 +3,7 @@ namespace XdsServer.Cache;
 /// <summary>
 /// Checks the references between a snapshot's resources. Given the previous valid snapshot of the same
 /// lineage it checks only what changed: the references of changed resources, and, where resources were
-/// removed, who still points at them (DESIGN invariant 4: work is O(changed)).
+/// removed, who still points at them (docs/architecture.md, invariant 4: work is O(changed)).
 /// </summary>
 internal static class SnapshotValidator
 {

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -41,6 +42,10 @@ public static class XdsServerServiceCollectionExtensions
         ConfigureGrpc<ExtensionConfigDiscoveryServiceImpl>(services);
 
         services.TryAddSingleton(TimeProvider.System);
+        // Meters come from the host's IMeterFactory (a web host has one; a bare service collection gets one here),
+        // so two hosts in one process keep their own instruments.
+        services.AddMetrics();
+        services.TryAddSingleton(sp => new XdsMetrics(sp.GetRequiredService<IMeterFactory>()));
         services.TryAddSingleton<CacheRoutes>();
         services.TryAddSingleton<StreamRegistry>();
         services.TryAddSingleton<IXdsStatus>(sp => sp.GetRequiredService<StreamRegistry>());
@@ -59,6 +64,7 @@ public static class XdsServerServiceCollectionExtensions
             sp.GetServices<INodeAuthorizer>(),
             sp.GetRequiredService<StreamRegistry>(),
             sp.GetRequiredService<ILoggerFactory>(),
+            sp.GetRequiredService<XdsMetrics>(),
             sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<ClientStatusOptions>();
         services.AddHostedService<XdsServerStartupLog>();
@@ -96,7 +102,9 @@ public static class XdsServerServiceCollectionExtensions
 public static class XdsServerBuilderExtensions
 {
     /// <summary>Serves every type (not taken by a more specific cache) from a <see cref="SnapshotCache"/>,
-    /// registered as a singleton so the host can set snapshots on it.</summary>
+    /// registered as a singleton so the host can set snapshots on it. Its metrics (meter <c>XdsServer.Cache</c>) come
+    /// from the host's <see cref="IMeterFactory"/> unless <paramref name="configure"/> sets
+    /// <see cref="SnapshotCacheOptions.MeterFactory"/>.</summary>
     public static IXdsServerBuilder AddSnapshotCache(this IXdsServerBuilder builder, Action<SnapshotCacheOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -104,19 +112,21 @@ public static class XdsServerBuilderExtensions
         {
             var options = new SnapshotCacheOptions();
             configure?.Invoke(options);
+            options.MeterFactory ??= sp.GetService<IMeterFactory>();
             return new SnapshotCache(options, sp.GetService<TimeProvider>(), sp.GetService<ILogger<SnapshotCache>>());
         });
         return builder.UseDefault(sp => sp.GetRequiredService<SnapshotCache>());
     }
 
     /// <summary>Serves <paramref name="type"/> from a <see cref="LinearCache"/>, registered as a keyed
-    /// singleton under the type URL (<c>[FromKeyedServices(TypeUrls.ClusterLoadAssignment)] LinearCache</c>).</summary>
+    /// singleton under the type URL (<c>[FromKeyedServices(TypeUrls.ClusterLoadAssignment)] LinearCache</c>), with the
+    /// host's <see cref="IMeterFactory"/> for its metrics.</summary>
     public static IXdsServerBuilder AddLinearCache(this IXdsServerBuilder builder, ResourceType type)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(type);
         builder.Services.AddKeyedSingleton(type.TypeUrl,
-            (sp, _) => new LinearCache(type, sp.GetService<ILogger<LinearCache>>()));
+            (sp, _) => new LinearCache(type, sp.GetService<ILogger<LinearCache>>(), sp.GetService<IMeterFactory>()));
         return builder.AddCache(type.TypeUrl, sp => sp.GetRequiredKeyedService<LinearCache>(type.TypeUrl));
     }
 

@@ -9,7 +9,7 @@ namespace XdsServer;
 /// <param name="At">When it arrived.</param>
 public sealed record XdsNack(string Nonce, string RejectedVersion, string Message, DateTimeOffset At);
 
-/// <summary>What one stream knows of one resource type: ACK/NACK state is state, not noise (DESIGN invariant 5).</summary>
+/// <summary>What one stream knows of one resource type: ACK/NACK state is state, not noise (docs/architecture.md, invariant 5).</summary>
 /// <param name="TypeUrl">The type URL.</param>
 /// <param name="Subscription">What the client subscribes to, as text.</param>
 /// <param name="LastSentVersion">Version of the last response sent, if any.</param>

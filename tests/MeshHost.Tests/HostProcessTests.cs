@@ -126,8 +126,9 @@ public sealed class HostProcessTests
 }
 
 /// <summary>The README's walkthrough, as written, in one MeshHost process on the fixed ports 15010 and 15014 (so it
-/// fails when something else holds them): the first command, then the client commands of "Calling through the mesh",
-/// each run with bash from the repository root, with the outcomes the README promises.</summary>
+/// fails when something else holds them): the first command, then the client commands of "Connect a gRPC client"
+/// (bootstrap examples/bootstrap/grpc-xds.json), each run with bash from the repository root, with the outcomes the
+/// README promises; and examples/bootstrap/envoy.yaml's node over ADS (BootstrapFileTests.cs).</summary>
 [Collection(nameof(ProxylessInteropTests))] // real clients are processes that take CPU to start: one at a time
 public sealed partial class ReadmeWalkthroughTests : IClassFixture<ReadmeWalkthroughTests.ReadmeMeshHost>
 {
@@ -146,16 +147,15 @@ public sealed partial class ReadmeWalkthroughTests : IClassFixture<ReadmeWalkthr
     }
 
     [Fact]
-    public void The_readme_bootstrap_names_the_first_command_s_port_and_a_proxyless_client_in_bookinfo()
+    public void The_readme_bootstrap_file_names_the_first_command_s_port_and_a_proxyless_client_in_bookinfo()
     {
         var (setup, _) = Readme.ClientBlock();
-        var prefix = "export GRPC_XDS_BOOTSTRAP_CONFIG='";
-        Assert.StartsWith(prefix, setup, StringComparison.Ordinal);
-        Assert.EndsWith("'", setup, StringComparison.Ordinal);
-        using var bootstrap = System.Text.Json.JsonDocument.Parse(setup[prefix.Length..^1]);
-        var server = bootstrap.RootElement.GetProperty("xds_servers")[0];
+        Assert.Equal("export GRPC_XDS_BOOTSTRAP=" + BootstrapFile.PathOf("grpc-xds.json"), setup);
+        using var bootstrap = System.Text.Json.JsonDocument.Parse(BootstrapFile.Read("grpc-xds.json"));
+        var server = Assert.Single(bootstrap.RootElement.GetProperty("xds_servers").EnumerateArray());
         var urls = MeshHostProcess.ReadmeArguments()[Array.IndexOf(MeshHostProcess.ReadmeArguments(), "--urls") + 1];
         Assert.Equal(new Uri(urls).Authority, server.GetProperty("server_uri").GetString());
+        Assert.Equal("insecure", server.GetProperty("channel_creds")[0].GetProperty("type").GetString());
 
         // The node as the host reads it: an Istio node id, proxyless (GENERATOR: grpc), in bookinfo.
         var node = Google.Protobuf.JsonParser.Default.Parse<Envoy.Config.Core.V3.Node>(bootstrap.RootElement.GetProperty("node").GetRawText());

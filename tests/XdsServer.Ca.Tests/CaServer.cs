@@ -23,6 +23,9 @@ public sealed class CaServer : IAsyncLifetime
 
     public IstioCertificateService.IstioCertificateServiceClient Client { get; private set; } = null!;
 
+    /// <summary>The host's services (its meter factory, for the metrics test).</summary>
+    public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("the CA server is not started");
+
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(Folder);

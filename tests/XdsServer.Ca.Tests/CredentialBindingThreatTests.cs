@@ -13,7 +13,7 @@ using static XdsServer.Ca.Tests.WorkloadSecretsServer;
 namespace XdsServer.Ca.Tests;
 
 /// <summary>
-/// Credentials are bound to what they prove (SECURITY.md), each threat tried against a real host over loopback:
+/// Credentials are bound to what they prove (docs/security.md), each threat tried against a real host over loopback:
 /// a token over cleartext, a node id naming another namespace, a stream without proof where proof is required, and
 /// a live stream whose certificate expires or whose token is revoked.
 /// </summary>

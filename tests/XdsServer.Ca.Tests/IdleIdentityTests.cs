@@ -1,21 +1,18 @@
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
 using Envoy.Config.Core.V3;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
+using XdsServer.Ca.Internal;
 using XdsServer.Cache;
+using XdsServer.Testing;
 
 namespace XdsServer.Ca.Tests;
-
-/// <summary>The gauge <c>xds.ca.identities.held</c> sums over every live rotator of the process, so the tests that
-/// read it run alone.</summary>
-[CollectionDefinition(nameof(HeldIdentitiesGaugeReaders), DisableParallelization = true)]
-public sealed class HeldIdentitiesGaugeReaders;
 
 /// <summary>
 /// Identities that no stream uses are released: a workload that went away does not keep a certificate renewed
 /// (and a key in memory) forever, while one with an open stream keeps its credential however long it stays.
 /// </summary>
-[Collection(nameof(HeldIdentitiesGaugeReaders))]
 public sealed class IdleIdentityTests : IDisposable
 {
     private const int ReleasedEvent = 3014;
@@ -30,11 +27,16 @@ public sealed class IdleIdentityTests : IDisposable
     private readonly SnapshotCache _cache;
     private readonly WorkloadSecretPublisher _publisher;
     private readonly CapturingLogger<WorkloadSecretPublisher> _log = new();
+    // The gauge xds.ca.identities.held of a meter factory of these tests' own, as a host's would be.
+    private readonly ServiceProvider _meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
+    private readonly CaMetrics _metrics;
 
     public IdleIdentityTests()
     {
         _authority = new RotatingCertificateAuthority(CertificateAuthority.CreateSelfSigned(timeProvider: _clock), timeProvider: _clock);
-        _rotator = new WorkloadCertificateRotator(_authority, new WorkloadCertificateRotatorOptions { Lifetime = TimeSpan.FromHours(2) }, _clock, new Random(3));
+        _metrics = new CaMetrics(_meters.GetRequiredService<IMeterFactory>());
+        _rotator = new WorkloadCertificateRotator(_authority, new WorkloadCertificateRotatorOptions { Lifetime = TimeSpan.FromHours(2) }, _clock,
+            new Random(3), logger: null, _metrics);
         _cache = new SnapshotCache(new SnapshotCacheOptions { NodeHash = new WorkloadIdentityNodeHash("cluster.local") }, _clock);
         _publisher = new WorkloadSecretPublisher(_rotator, _cache, options: new WorkloadSecretPublisherOptions { IdleTimeout = Idle }, timeProvider: _clock, logger: _log);
     }
@@ -45,6 +47,7 @@ public sealed class IdleIdentityTests : IDisposable
         _rotator.Dispose();
         _cache.Dispose();
         _authority.Dispose();
+        _meters.Dispose();
     }
 
     private bool Published(SpiffeId identity) =>
@@ -54,8 +57,8 @@ public sealed class IdleIdentityTests : IDisposable
     [Fact]
     public void An_identity_no_stream_uses_is_released_after_the_idle_timeout_while_one_with_an_open_stream_is_kept_until_it_closes()
     {
-        using var gauge = new HeldIdentitiesReader();
-        var baseline = gauge.Read();
+        using var gauge = new HeldIdentitiesReader(_meters);
+        const int baseline = 0;
 
         var firstA = _publisher.Ensure(A);
         _publisher.Ensure(B);
@@ -108,14 +111,14 @@ public sealed class IdleIdentityTests : IDisposable
     [Fact]
     public void Identities_added_to_the_rotator_directly_are_not_released_and_a_disposed_rotator_leaves_the_gauge()
     {
-        using var gauge = new HeldIdentitiesReader();
-        var baseline = gauge.Read();
+        using var gauge = new HeldIdentitiesReader(_meters);
+        const int baseline = 0;
         _rotator.Add(A);
         _clock.Advance(Idle * 3);
         Assert.NotNull(_rotator.Get(A));
         Assert.Empty(_log.WithId(ReleasedEvent));
 
-        var other = new WorkloadCertificateRotator(_authority, timeProvider: _clock);
+        var other = new WorkloadCertificateRotator(_authority, options: null, _clock, random: null, logger: null, _metrics);
         other.Add(B);
         Assert.Equal(baseline + 2, gauge.Read());
         other.Dispose();
@@ -132,36 +135,13 @@ public sealed class IdleIdentityTests : IDisposable
         Assert.NotNull(_rotator.Get(A));
     }
 
-    /// <summary>Reads the gauge through a <see cref="MeterListener"/>, as an exporter would.</summary>
-    private sealed class HeldIdentitiesReader : IDisposable
+    /// <summary>Reads the gauge through a <see cref="MeterListener"/> of the test's meter factory, as an exporter would.</summary>
+    private sealed class HeldIdentitiesReader(IServiceProvider services) : IDisposable
     {
-        private readonly MeterListener _listener = new();
-        private int? _value;
+        private readonly HostMetrics _metrics = new(services, "XdsServer.Ca");
 
-        public HeldIdentitiesReader()
-        {
-            // Rotators that earlier tests dropped without disposing are pruned now, not in the middle of a test.
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            GC.Collect();
-            _listener.InstrumentPublished = (instrument, listener) =>
-            {
-                if (instrument.Meter.Name == "XdsServer.Ca" && instrument.Name == "xds.ca.identities.held")
-                {
-                    listener.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<int>((_, value, _, _) => _value = value);
-            _listener.Start();
-        }
+        public int Read() => (int)_metrics.Observe("xds.ca.identities.held");
 
-        public int Read()
-        {
-            _value = null;
-            _listener.RecordObservableInstruments();
-            return _value ?? throw new InvalidOperationException("the gauge xds.ca.identities.held was not observed");
-        }
-
-        public void Dispose() => _listener.Dispose();
+        public void Dispose() => _metrics.Dispose();
     }
 }

@@ -3,7 +3,7 @@ using Google.Protobuf.Reflection;
 
 namespace XdsServer.Cache.Tests;
 
-/// <summary>DESIGN invariant 1: a resource is serialized once per version, however many watches receive it.</summary>
+/// <summary>docs/architecture.md, invariant 1: a resource is serialized once per version, however many watches receive it.</summary>
 public class SerializationCountTests
 {
     private static readonly ResourceType Counting = new()

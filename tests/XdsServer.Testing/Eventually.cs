@@ -19,4 +19,24 @@ public static class Eventually
             await Task.Delay(20);
         }
     }
+
+    /// <summary>Waits until the asynchronous <paramref name="condition"/> holds (an HTTP scrape, a fetch), checking
+    /// every 100 ms, failing clearly after <paramref name="timeout"/> (10 s by default) with what
+    /// <paramref name="lastSeen"/> returns (the last answer, say).</summary>
+    public static async Task TrueAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null, Func<string>? lastSeen = null)
+    {
+        ArgumentNullException.ThrowIfNull(condition);
+        var limit = timeout ?? TimeSpan.FromSeconds(10);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (started.Elapsed > limit)
+            {
+                throw new TimeoutException($"waited {limit.TotalSeconds:0.#} s for {what}"
+                    + (lastSeen is null ? string.Empty : $"; last seen:\n{lastSeen()}"));
+            }
+
+            await Task.Delay(100);
+        }
+    }
 }

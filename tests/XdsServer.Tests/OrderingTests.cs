@@ -3,7 +3,7 @@ using ClusterProto = Envoy.Config.Cluster.V3.Cluster;
 
 namespace XdsServer.Tests;
 
-/// <summary>Make before break over ADS, across updates (DESIGN invariant 6), seen by an Envoy-like client:
+/// <summary>Make before break over ADS, across updates (docs/architecture.md, invariant 6), seen by an Envoy-like client:
 /// wildcard clusters and listeners, endpoints and routes by name.</summary>
 public class OrderingTests
 {

@@ -16,7 +16,7 @@ using XdsServer.Cache;
 namespace XdsServer.Tests;
 
 /// <summary>
-/// The threats of the server's own doors (SECURITY.md), each tried against a real host over loopback: CSDS,
+/// The threats of the server's own doors (docs/security.md), each tried against a real host over loopback: CSDS,
 /// REST fetch, secrets over cleartext, credentials that expire or are revoked on a live stream, garbage on the wire
 /// and forged log lines.
 /// </summary>

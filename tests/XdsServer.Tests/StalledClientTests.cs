@@ -6,7 +6,7 @@ namespace XdsServer.Tests;
 [CollectionDefinition(nameof(MemorySensitive), DisableParallelization = true)]
 public sealed class MemorySensitive;
 
-/// <summary>DESIGN invariant 3: a client that stops reading holds at most one pending response per type;
+/// <summary>docs/architecture.md, invariant 3: a client that stops reading holds at most one pending response per type;
 /// versions it misses are skipped, never queued, while other clients keep converging.</summary>
 [Collection(nameof(MemorySensitive))]
 public class StalledClientTests

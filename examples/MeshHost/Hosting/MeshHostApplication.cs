@@ -222,7 +222,7 @@ public sealed class MeshHostApplication : IAsyncDisposable
             foreach (var url in command.HttpUrls)
             {
                 Listen(kestrel, url, HttpProtocols.Http1, grpc: false,
-                    "HTTP/1.1: GET /healthz, " + CertificateAuthorityEndpointRouteBuilderExtensions.DefaultTrustBundlePath
+                    "HTTP/1.1: GET /healthz, GET /metrics, " + CertificateAuthorityEndpointRouteBuilderExtensions.DefaultTrustBundlePath
                     + "; loopback callers only: the status page /, /debug/problems, /debug/proxies, /debug/push_status, /debug/config_dump?proxy=<node id>");
             }
         });
@@ -301,13 +301,15 @@ public sealed class MeshHostApplication : IAsyncDisposable
         // Service "" reports every health check: discovery's and the mesh's are unhealthy until the first push.
         builder.Services.AddGrpcHealthChecks();
         builder.Services.AddHealthChecks().AddCheck<MeshHealthCheck>(MeshHealthCheck.Name, tags: ["ready"]);
+        builder.Services.AddMetricsEndpoint(PushMetrics.MeterName); // GET /metrics: who may scrape it, see MetricsEndpoint
 
         var app = builder.Build();
         app.MapXdsServer();
         app.MapCertificateAuthority();
         app.MapTrustBundle();
         app.MapGrpcHealthChecksService();
-        app.MapHealthChecks("/healthz");
+        app.MapHealthChecks("/healthz", new() { ResponseWriter = XdsHealthResponse.WriteAsync }); // why: loopback callers only
+        app.MapMetricsEndpoint(port => endpoints.Any(e => !e.Grpc && e.Options.IPEndPoint?.Port == port));
         app.MapMeshDebug();
         app.MapPushStatus();
         app.MapStatusPage();

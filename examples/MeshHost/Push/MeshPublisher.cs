@@ -75,7 +75,7 @@ public sealed class MeshPublisher : BackgroundService
     /// <param name="options">Debounce timing and the generator.</param>
     /// <param name="timeProvider">The clock of the debounce.</param>
     /// <param name="logger">Where pushes, proxies and problems are logged.</param>
-    /// <param name="meterFactory">Creates the <c>MeshHost</c> meter (a meter of its own when null).</param>
+    /// <param name="meterFactory">Creates the <c>MeshHost</c> meter (no instruments when null: only <see cref="Status"/> counts).</param>
     public MeshPublisher(ServiceRegistry registry, SnapshotCache cache, MeshOptions mesh, MeshPublisherOptions options,
         TimeProvider? timeProvider = null, ILogger<MeshPublisher>? logger = null, IMeterFactory? meterFactory = null)
     {
@@ -221,7 +221,6 @@ public sealed class MeshPublisher : BackgroundService
         finally
         {
             _watch.Dispose();
-            _metrics.Dispose();
         }
     }
 

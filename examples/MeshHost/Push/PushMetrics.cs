@@ -32,25 +32,23 @@ public sealed record PushStatus(long Pushes, long ProxiesPushed, long ProxiesSki
     IReadOnlyDictionary<string, long> ByReason, int PendingChanges, PushSummary? Last);
 
 /// <summary>
-/// The pipeline's instruments (meter <c>MeshHost</c>, created through <see cref="IMeterFactory"/> when the host has
-/// one): <c>meshhost.push.proxies</c> (proxy pushes by <c>type</c> and <c>reason</c>), <c>meshhost.push.skipped</c>
+/// The pipeline's instruments (meter <c>MeshHost</c>, created through the host's <see cref="IMeterFactory"/>; without
+/// one, as in tests that build a publisher by hand, no instrument is made and only <see cref="Status"/> counts): <c>meshhost.push.proxies</c> (proxy pushes by <c>type</c> and <c>reason</c>), <c>meshhost.push.skipped</c>
 /// (proxies a push left alone), <c>meshhost.pushes</c> (pushes by <c>scope</c>: full or scoped),
 /// <c>meshhost.push.debounce</c> (ms a window waited), <c>meshhost.push.translation</c> (ms per proxy
 /// generation, by <c>type</c>) and <c>meshhost.push.duration</c> (ms per push); and the same counts kept for
 /// <see cref="Status"/>.
 /// </summary>
-internal sealed class PushMetrics : IDisposable
+internal sealed class PushMetrics
 {
     public const string MeterName = "MeshHost";
 
-    private readonly Meter _meter;
-    private readonly bool _ownsMeter;
-    private readonly Counter<long> _proxies;
-    private readonly Counter<long> _skipped;
-    private readonly Counter<long> _pushes;
-    private readonly Histogram<double> _debounce;
-    private readonly Histogram<double> _translation;
-    private readonly Histogram<double> _duration;
+    private readonly Counter<long>? _proxies;
+    private readonly Counter<long>? _skipped;
+    private readonly Counter<long>? _pushes;
+    private readonly Histogram<double>? _debounce;
+    private readonly Histogram<double>? _translation;
+    private readonly Histogram<double>? _duration;
     private readonly Lock _gate = new();
     private readonly SortedDictionary<string, long> _byType = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, long> _byReason = new(StringComparer.Ordinal);
@@ -61,14 +59,17 @@ internal sealed class PushMetrics : IDisposable
 
     public PushMetrics(IMeterFactory? factory)
     {
-        _ownsMeter = factory is null;
-        _meter = factory?.Create(MeterName) ?? new Meter(MeterName);
-        _proxies = _meter.CreateCounter<long>("meshhost.push.proxies", "{proxy}", "Proxy configurations pushed, by type and reason");
-        _skipped = _meter.CreateCounter<long>("meshhost.push.skipped", "{proxy}", "Proxies a push left alone: nothing they see changed");
-        _pushes = _meter.CreateCounter<long>("meshhost.pushes", "{push}", "Push contexts built, by scope (full or scoped)");
-        _debounce = _meter.CreateHistogram<double>("meshhost.push.debounce", "ms", "How long the first change of a window waited");
-        _translation = _meter.CreateHistogram<double>("meshhost.push.translation", "ms", "Time to generate one proxy's configuration");
-        _duration = _meter.CreateHistogram<double>("meshhost.push.duration", "ms", "Time of one push, all proxies");
+        if (factory?.Create(MeterName) is not { } meter)
+        {
+            return;
+        }
+
+        _proxies = meter.CreateCounter<long>("meshhost.push.proxies", "{proxy}", "Proxy configurations pushed, by type and reason");
+        _skipped = meter.CreateCounter<long>("meshhost.push.skipped", "{proxy}", "Proxies a push left alone: nothing they see changed");
+        _pushes = meter.CreateCounter<long>("meshhost.pushes", "{push}", "Push contexts built, by scope (full or scoped)");
+        _debounce = meter.CreateHistogram<double>("meshhost.push.debounce", "ms", "How long the first change of a window waited");
+        _translation = meter.CreateHistogram<double>("meshhost.push.translation", "ms", "Time to generate one proxy's configuration");
+        _duration = meter.CreateHistogram<double>("meshhost.push.duration", "ms", "Time of one push, all proxies");
     }
 
     public int PendingChanges { get; set; }
@@ -98,8 +99,8 @@ internal sealed class PushMetrics : IDisposable
     {
         var type = TypeName(push.Types);
         var reason = push.Reason.Length > 0 ? push.Reason : "unknown";
-        _proxies.Add(1, new KeyValuePair<string, object?>("type", type), new KeyValuePair<string, object?>("reason", reason));
-        _translation.Record(milliseconds, new KeyValuePair<string, object?>("type", type));
+        _proxies?.Add(1, new KeyValuePair<string, object?>("type", type), new KeyValuePair<string, object?>("reason", reason));
+        _translation?.Record(milliseconds, new KeyValuePair<string, object?>("type", type));
         lock (_gate)
         {
             _pushed++;
@@ -110,7 +111,7 @@ internal sealed class PushMetrics : IDisposable
 
     public void ProxySkipped()
     {
-        _skipped.Add(1);
+        _skipped?.Add(1);
         lock (_gate)
         {
             _skippedCount++;
@@ -119,21 +120,13 @@ internal sealed class PushMetrics : IDisposable
 
     public void Pushed(PushSummary summary, bool full)
     {
-        _pushes.Add(1, new KeyValuePair<string, object?>("scope", full ? "full" : "scoped"));
-        _debounce.Record(summary.DebounceMilliseconds);
-        _duration.Record(summary.DurationMilliseconds);
+        _pushes?.Add(1, new KeyValuePair<string, object?>("scope", full ? "full" : "scoped"));
+        _debounce?.Record(summary.DebounceMilliseconds);
+        _duration?.Record(summary.DurationMilliseconds);
         lock (_gate)
         {
             _pushCount++;
             _last = summary;
-        }
-    }
-
-    public void Dispose()
-    {
-        if (_ownsMeter)
-        {
-            _meter.Dispose();
         }
     }
 }

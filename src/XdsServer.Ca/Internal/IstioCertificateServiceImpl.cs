@@ -9,6 +9,7 @@ internal sealed class IstioCertificateServiceImpl(
     RotatingCertificateAuthority authority,
     CertificateAuthorityHostOptions options,
     IEnumerable<ICallerAuthenticator> authenticators,
+    CaMetrics metrics,
     ILogger<IstioCertificateServiceImpl> logger) : IstioCertificateService.IstioCertificateServiceBase
 {
     // A refusal's detail is mostly this CA's own words around a quoted piece of the caller's; every
@@ -24,7 +25,7 @@ internal sealed class IstioCertificateServiceImpl(
         if (!string.Equals(identity.TrustDomain, trustDomain, StringComparison.Ordinal))
         {
             CaLog.ForeignTrustDomain(logger, identity, trustDomain);
-            CaMetrics.Refuse(CaMetrics.ForeignTrustDomain);
+            metrics.Refuse(CaMetrics.ForeignTrustDomain);
             throw new RpcException(new Status(StatusCode.PermissionDenied,
                 $"caller identity {identity} is outside this CA's trust domain \"{trustDomain}\""));
         }
@@ -40,7 +41,7 @@ internal sealed class IstioCertificateServiceImpl(
         {
             // The message quotes what the CSR carried (its SANs, its subject): the caller's text.
             CaLog.Refused(logger, identity, ex.Reason, ClientText.ForLog(ex.Message, MaxDetailLogLength));
-            CaMetrics.Refuse(ex.Reason.ToString());
+            metrics.Refuse(ex.Reason.ToString());
             var code = ex.Reason == CertificateRequestError.Unauthenticated ? StatusCode.Unauthenticated : StatusCode.InvalidArgument;
             throw new RpcException(new Status(code, ex.Message));
         }
@@ -51,7 +52,7 @@ internal sealed class IstioCertificateServiceImpl(
             throw new RpcException(new Status(StatusCode.FailedPrecondition, ex.Message));
         }
 
-        CaMetrics.Issued.Add(1);
+        metrics.Issued();
         CaLog.Issued(logger, issued.SerialNumber, identity, issued.NotAfter);
         if (issued.LifetimeClamped)
         {
@@ -73,7 +74,7 @@ internal sealed class IstioCertificateServiceImpl(
 
         // The peer string and the authenticators' reasons (a certificate's URI SAN) are the caller's text.
         CaLog.Unauthenticated(logger, ClientText.ForLog(context.Peer), ClientText.ForLog(detail, MaxDetailLogLength));
-        CaMetrics.Refuse(nameof(CertificateRequestError.Unauthenticated));
+        metrics.Refuse(nameof(CertificateRequestError.Unauthenticated));
         throw new RpcException(new Status(StatusCode.Unauthenticated, $"caller is not authenticated: {detail}"));
     }
 

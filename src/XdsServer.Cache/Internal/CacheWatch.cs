@@ -38,7 +38,7 @@ internal sealed class CacheWatch : IDisposable
     /// newest set, so a slow evaluation does not answer with a set older than the one in force.
     /// </summary>
     public static void EvaluateAll(IReadOnlyList<(CacheWatch Watch, ResourceSet Set)> watches, Func<bool> isCurrent,
-        Func<string, ResourceSet?> currentSet, ILogger logger)
+        Func<string, ResourceSet?> currentSet, ILogger logger, CacheMetrics metrics)
     {
         foreach (var (watch, evaluated) in watches)
         {
@@ -63,7 +63,7 @@ internal sealed class CacheWatch : IDisposable
             }
 
             watch._remove(watch);
-            CacheMetrics.Responses.Add(1);
+            metrics.WatchAnswered();
             try
             {
                 watch._onResponse(response);

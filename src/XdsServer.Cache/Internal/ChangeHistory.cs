@@ -3,7 +3,7 @@ namespace XdsServer.Cache.Internal;
 /// <summary>
 /// The recent history of one lineage of <see cref="ResourceSet"/>s (each built from the one before): which
 /// names changed at each generation. It lets a watch learn what changed since the set a client last got
-/// in time proportional to the change, not to the size of the set (DESIGN invariant 4).
+/// in time proportional to the change, not to the size of the set (docs/architecture.md, invariant 4).
 /// </summary>
 /// <remarks>
 /// Bounded: it keeps the last <see cref="Capacity"/> generations, and a generation that changed more than

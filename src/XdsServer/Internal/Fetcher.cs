@@ -57,7 +57,7 @@ internal static class Fetcher
             throw XdsServerCore.Fail(StatusCode.PermissionDenied, $"node '{ClientText.ForLog(node.Id)}' refused: {refusal}");
         }
 
-        XdsMetrics.Requests.Add(1, XdsMetrics.Type(type.ShortName), XdsMetrics.Protocol(XdsProtocol.Rest));
+        core.Metrics.Requests.Add(1, XdsMetrics.Type(type.ShortName), XdsMetrics.Protocol(XdsProtocol.Rest));
         foreach (var callbacks in core.Callbacks)
         {
             await callbacks.OnRequestAsync(context, request, ct).ConfigureAwait(false);
@@ -90,7 +90,7 @@ internal static class Fetcher
             await callbacks.OnResponseAsync(context, response, ct).ConfigureAwait(false);
         }
 
-        XdsMetrics.Responses.Add(1, XdsMetrics.Type(type.ShortName), XdsMetrics.Protocol(XdsProtocol.Rest));
+        core.Metrics.Responses.Add(1, XdsMetrics.Type(type.ShortName), XdsMetrics.Protocol(XdsProtocol.Rest));
         return (result, response);
     }
 }

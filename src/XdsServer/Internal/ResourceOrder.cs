@@ -4,7 +4,7 @@ using XdsServer.Cache;
 namespace XdsServer.Internal;
 
 /// <summary>
-/// Make before break over ADS, across updates (DESIGN invariant 6). Before a response goes out:
+/// Make before break over ADS, across updates (docs/architecture.md, invariant 6). Before a response goes out:
 /// <list type="bullet">
 /// <item>make: it waits while a resource it references, of a type pushed earlier (clusters before routes,
 /// secrets before clusters and listeners), exists and is subscribed to but has not reached the client yet;</item>

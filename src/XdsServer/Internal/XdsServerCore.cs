@@ -12,7 +12,7 @@ internal sealed class XdsServerCore
 
     public XdsServerCore(ICache cache, ResourceTypeRegistry types, IOptions<XdsServerOptions> options,
         IEnumerable<IXdsCallbacks> callbacks, IEnumerable<INodeAuthorizer> authorizers, StreamRegistry registry,
-        ILoggerFactory loggerFactory, TimeProvider? time = null)
+        ILoggerFactory loggerFactory, XdsMetrics metrics, TimeProvider? time = null)
     {
         Cache = cache;
         Types = types;
@@ -21,6 +21,7 @@ internal sealed class XdsServerCore
         Authorizers = [.. authorizers];
         Registry = registry;
         Logger = loggerFactory.CreateLogger("XdsServer");
+        Metrics = metrics;
         Time = time ?? TimeProvider.System;
         SendBudget = new SendBudget(Options.MaxResponseBytesInFlight);
     }
@@ -41,6 +42,9 @@ internal sealed class XdsServerCore
     public StreamRegistry Registry { get; }
 
     public ILogger Logger { get; }
+
+    /// <summary>The host's instruments on the meter <c>XdsServer</c>.</summary>
+    public XdsMetrics Metrics { get; }
 
     public TimeProvider Time { get; }
 

@@ -11,7 +11,7 @@ namespace XdsServer.Internal;
 /// <summary>
 /// One xDS stream: a reader that queues requests (bounded), and one loop that applies them, opens watches
 /// and is the stream's only writer. Watches never send: they leave their answer in the type's slot (newest
-/// wins, one per type) and wake the loop (DESIGN invariants 2 and 3).
+/// wins, one per type) and wake the loop (docs/architecture.md, invariants 2 and 3).
 /// </summary>
 internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IOrderedStream, IDisposable
     where TRequest : class, IMessage
@@ -100,7 +100,7 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
             }
 
             opened = true;
-            XdsMetrics.StreamsOpen.Add(1, XdsMetrics.Protocol(Context.Protocol));
+            Core.Metrics.StreamsOpen.Add(1, XdsMetrics.Protocol(Context.Protocol));
             Core.Registry.Add(StreamId, this);
             tracking = Core.Cache.TrackStream(_node);
             XdsLog.StreamOpened(Core.Logger, StreamId, Context.Protocol, ClientText.ForLog(_node.Id));
@@ -118,7 +118,7 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
             or StatusCode.PermissionDenied or StatusCode.FailedPrecondition or StatusCode.Unauthenticated)
         {
             reason = $"{e.StatusCode}: {e.Status.Detail}";
-            XdsMetrics.BadRequests.Add(1, XdsMetrics.Protocol(Context.Protocol));
+            Core.Metrics.BadRequests.Add(1, XdsMetrics.Protocol(Context.Protocol));
             XdsLog.BadRequest(Core.Logger, StreamId, e.StatusCode, ClientText.ForLog(e.Status.Detail, 1024));
             throw;
         }
@@ -130,7 +130,7 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
         {
             // A client's garbage is the client's fault: INVALID_ARGUMENT and an Information line, not an error.
             reason = $"{StatusCode.InvalidArgument}: {malformed}";
-            XdsMetrics.BadRequests.Add(1, XdsMetrics.Protocol(Context.Protocol));
+            Core.Metrics.BadRequests.Add(1, XdsMetrics.Protocol(Context.Protocol));
             XdsLog.BadRequest(Core.Logger, StreamId, StatusCode.InvalidArgument, ClientText.ForLog(malformed, 1024));
             throw XdsServerCore.Fail(StatusCode.InvalidArgument, malformed);
         }
@@ -159,7 +159,7 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
             if (opened)
             {
                 Core.Registry.Remove(StreamId);
-                XdsMetrics.StreamsOpen.Add(-1, XdsMetrics.Protocol(Context.Protocol));
+                Core.Metrics.StreamsOpen.Add(-1, XdsMetrics.Protocol(Context.Protocol));
                 foreach (var callbacks in Core.Callbacks)
                 {
                     await callbacks.OnStreamClosedAsync(Context).ConfigureAwait(false);
@@ -326,7 +326,7 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
 
     protected async ValueTask NotifyRequestAsync(TRequest request, ResourceType type)
     {
-        XdsMetrics.Requests.Add(1, XdsMetrics.Type(type.ShortName), XdsMetrics.Protocol(Context.Protocol));
+        Core.Metrics.Requests.Add(1, XdsMetrics.Type(type.ShortName), XdsMetrics.Protocol(Context.Protocol));
         foreach (var callbacks in Core.Callbacks)
         {
             await callbacks.OnRequestAsync(Context, request, Cancellation).ConfigureAwait(false);
@@ -365,7 +365,7 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
                 slot.AwaitingAck = false;
             }
 
-            XdsMetrics.Nacks.Add(1, type, XdsMetrics.Protocol(Context.Protocol));
+            Core.Metrics.Nacks.Add(1, type, XdsMetrics.Protocol(Context.Protocol));
             XdsLog.Nack(Core.Logger, ClientText.ForLog(Node.Id), slot.Type.TypeUrl, ClientText.ForLog(slot.LastSentVersion), ClientText.ForLog(nonce), ClientText.ForLog(error.Message, 1024));
             foreach (var callbacks in Core.Callbacks)
             {
@@ -383,7 +383,7 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
             slot.AwaitingAck = false;
         }
 
-        XdsMetrics.Acks.Add(1, type, XdsMetrics.Protocol(Context.Protocol));
+        Core.Metrics.Acks.Add(1, type, XdsMetrics.Protocol(Context.Protocol));
         foreach (var callbacks in Core.Callbacks)
         {
             await callbacks.OnAckAsync(Context, slot.Type.TypeUrl, version, nonce).ConfigureAwait(false);
@@ -618,9 +618,9 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
 
         var type = XdsMetrics.Type(slot.Type.ShortName);
         var protocol = XdsMetrics.Protocol(Context.Protocol);
-        XdsMetrics.Responses.Add(1, type, protocol);
-        XdsMetrics.BytesSent.Add(message.CalculateSize(), type, protocol);
-        XdsMetrics.PushLatency.Record(Stopwatch.GetElapsedTime(response.ComputedAt).TotalSeconds, type, protocol);
+        Core.Metrics.Responses.Add(1, type, protocol);
+        Core.Metrics.BytesSent.Add(message.CalculateSize(), type, protocol);
+        Core.Metrics.PushLatency.Record(Stopwatch.GetElapsedTime(response.ComputedAt).TotalSeconds, type, protocol);
         XdsLog.Sent(Core.Logger, StreamId, slot.Type.TypeUrl, response.Version, nonce, response.Resources.Count, response.RemovedNames.Count);
     }
 

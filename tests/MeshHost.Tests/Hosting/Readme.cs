@@ -45,11 +45,11 @@ internal static partial class Readme
     public static string MeshHostCommand() => OpeningCommands()[0];
 
     /// <summary>The block that calls through the mesh: everything before its first <c>node</c> line (the
-    /// <c>export GRPC_XDS_BOOTSTRAP_CONFIG=...</c> statement) and each <c>node</c> line.</summary>
+    /// <c>export GRPC_XDS_BOOTSTRAP=...</c> statement) and each <c>node</c> line.</summary>
     public static (string Setup, IReadOnlyList<string> Commands) ClientBlock()
     {
-        var (info, lines) = Blocks().FirstOrDefault(b => b.Lines.Any(l => l.Contains("GRPC_XDS_BOOTSTRAP_CONFIG", StringComparison.Ordinal)));
-        Assert.True(lines is not null, "README.md has no code block that sets GRPC_XDS_BOOTSTRAP_CONFIG");
+        var (info, lines) = Blocks().FirstOrDefault(b => b.Lines.Any(l => l.StartsWith("export GRPC_XDS_BOOTSTRAP=", StringComparison.Ordinal)));
+        Assert.True(lines is not null, "README.md has no code block that sets GRPC_XDS_BOOTSTRAP");
         Assert.Equal("bash", info);
         var first = Array.FindIndex(lines, l => l.StartsWith("node ", StringComparison.Ordinal));
         Assert.True(first > 0, "the client block has no `node` command after its setup");
@@ -89,7 +89,9 @@ internal static partial class Readme
         {
             start.ArgumentList.Add(arg);
         }
-        start.Environment.Remove("GRPC_XDS_BOOTSTRAP"); // a bootstrap file would win over GRPC_XDS_BOOTSTRAP_CONFIG
+        // The script sets its own bootstrap; a bootstrap inherited from the test's environment must not be used instead.
+        start.Environment.Remove("GRPC_XDS_BOOTSTRAP");
+        start.Environment.Remove("GRPC_XDS_BOOTSTRAP_CONFIG");
         using var process = Process.Start(start) ?? throw new InvalidOperationException("bash did not start");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

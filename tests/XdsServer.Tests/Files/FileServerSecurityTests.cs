@@ -13,7 +13,7 @@ using Grpc.Net.Client;
 namespace XdsServer.Tests.Files;
 
 /// <summary>
-/// The FileServer process as the mesh's CA, attacked through its side doors (SECURITY.md): a workload proves its
+/// The FileServer process as the mesh's CA, attacked through its side doors (docs/security.md): a workload proves its
 /// identity with a token and receives its private key over SDS; then callers who proved nothing (or proved another
 /// identity) try CSDS and REST fetch on the same ports for that key.
 /// </summary>
