@@ -21,7 +21,7 @@ public class YamlJsonConverterTests
             tagged: !!str 42
             list: [a, 1, false]
             empty: ""
-            """));
+            """)).Json;
 
         using var doc = JsonDocument.Parse(json);
         var root = doc.RootElement;
@@ -42,6 +42,7 @@ public class YamlJsonConverterTests
     public void Each_document_is_converted_and_empty_documents_are_skipped()
     {
         var documents = YamlJsonConverter.Convert("a: 1\n---\n# only a comment\n---\nb: 2\n---\n");
-        Assert.Equal(["""{"a":1}""", """{"b":2}"""], documents);
+        Assert.Equal(["""{"a":1}""", """{"b":2}"""], documents.Select(d => d.Json));
+        Assert.Equal([new SourcePosition(1, 1), new SourcePosition(5, 1)], documents.Select(d => d.Start));
     }
 }

@@ -1,8 +1,9 @@
 using System.Text.Json;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
+using System.Text.RegularExpressions;
 using XdsServer.Cache;
-using XdsServer.Internal;
+using YamlDotNet.Core;
 
 namespace XdsServer.Files;
 
@@ -11,7 +12,7 @@ namespace XdsServer.Files;
 /// why it was rejected. Immutable; an unchanged file keeps its instance, so its resources (already
 /// serialized and hashed) are reused as they are by the next snapshot.
 /// </summary>
-internal sealed class ResourceFile
+internal sealed partial class ResourceFile
 {
     private static readonly JsonDocumentOptions JsonOptions = new()
     {
@@ -19,7 +20,7 @@ internal sealed class ResourceFile
         CommentHandling = JsonCommentHandling.Skip,
     };
 
-    private ResourceFile(string path, DateTime lastWriteUtc, long length, IReadOnlyList<XdsResource> resources, string? error)
+    private ResourceFile(string path, DateTime lastWriteUtc, long length, IReadOnlyList<ParsedResource> resources, FileResourceError? error)
     {
         Path = path;
         LastWriteUtc = lastWriteUtc;
@@ -35,11 +36,11 @@ internal sealed class ResourceFile
 
     public long Length { get; }
 
-    /// <summary>The resources (empty when the file was rejected).</summary>
-    public IReadOnlyList<XdsResource> Resources { get; }
+    /// <summary>The resources, each with where it starts in the file (empty when the file was rejected).</summary>
+    public IReadOnlyList<ParsedResource> Resources { get; }
 
-    /// <summary>Why the file was rejected, or null.</summary>
-    public string? Error { get; }
+    /// <summary>Why the file was rejected (and where, when a place in it is at fault), or null.</summary>
+    public FileResourceError? Error { get; }
 
     /// <summary>Whether <paramref name="name"/> is a resource file name: <c>*.yaml</c>, <c>*.yml</c> or <c>*.json</c>,
     /// not hidden.</summary>
@@ -67,7 +68,7 @@ internal sealed class ResourceFile
         }
         catch (Exception e) when (e is UnauthorizedAccessException or IOException and not FileNotFoundException and not DirectoryNotFoundException)
         {
-            return new ResourceFile(relativePath, lastWriteUtc, length, [], $"cannot be read: {e.Message}");
+            return Rejected(new FileResourceError(relativePath, $"cannot be read: {e.Message}"));
         }
 
         var yaml = !relativePath.EndsWith(".json", StringComparison.OrdinalIgnoreCase);
@@ -77,28 +78,27 @@ internal sealed class ResourceFile
         }
         catch (ResourceFileException e)
         {
-            return new ResourceFile(relativePath, lastWriteUtc, length, [], e.Message);
-        }
-        catch (YamlDotNet.Core.YamlException e)
-        {
-            return new ResourceFile(relativePath, lastWriteUtc, length, [], $"not valid YAML: {e.Message}");
-        }
-        catch (JsonException e)
-        {
-            return new ResourceFile(relativePath, lastWriteUtc, length, [], $"not valid JSON: {e.Message}");
+            return Rejected(new FileResourceError(relativePath, e.Message)
+            {
+                Line = e.Position?.Line,
+                Column = e.Position?.Column,
+            });
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // Bad input never takes the source down: whatever a parser throws is this file's problem.
-            return new ResourceFile(relativePath, lastWriteUtc, length, [], $"cannot be parsed: {e.Message}");
+            return Rejected(new FileResourceError(relativePath, $"cannot be parsed: {e.Message}"));
         }
+
+        ResourceFile Rejected(FileResourceError error) => new(relativePath, lastWriteUtc, length, [], error);
     }
 
     /// <summary>Parses the resources of one file's text.</summary>
-    /// <exception cref="ResourceFileException">The content is not a resource or a list of resources.</exception>
-    internal static IReadOnlyList<XdsResource> Parse(string text, bool yaml, ResourceTypeRegistry registry)
+    /// <exception cref="ResourceFileException">The content is not a resource or a list of resources; the
+    /// exception says where when a place in the text is at fault.</exception>
+    internal static IReadOnlyList<ParsedResource> Parse(string text, bool yaml, ResourceTypeRegistry registry)
     {
-        var documents = string.IsNullOrWhiteSpace(text) ? [] : yaml ? YamlJsonConverter.Convert(text) : [text];
+        var documents = string.IsNullOrWhiteSpace(text) ? [] : yaml ? ConvertYaml(text) : [new JsonSourceDocument(text)];
         if (documents.Count == 0)
         {
             // Most often a file caught between an editor's truncate and write: publishing it as "no resources"
@@ -106,20 +106,21 @@ internal sealed class ResourceFile
             throw new ResourceFileException("the file is empty (write {\"resources\": []} for a file without resources)");
         }
 
-        var resources = new List<XdsResource>();
+        var resources = new List<ParsedResource>();
         for (var d = 0; d < documents.Count; d++)
         {
+            var document = documents[d];
             var where = documents.Count > 1 ? $"document {d + 1}: " : string.Empty;
-            using var json = JsonDocument.Parse(documents[d], JsonOptions);
+            using var json = ParseJson(document);
             var root = json.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
-                throw new ResourceFileException($"{where}expected an object with \"@type\" or {{\"resources\": [...]}}, found {Describe(root.ValueKind)}");
+                throw new ResourceFileException($"{where}expected an object with \"@type\" or {{\"resources\": [...]}}, found {Describe(root.ValueKind)}", document.Find([]));
             }
 
             if (root.TryGetProperty("@type", out _))
             {
-                resources.Add(ParseResource(root, where, registry));
+                resources.Add(ParseResource(root, document, [], where, registry));
                 continue;
             }
 
@@ -127,14 +128,14 @@ internal sealed class ResourceFile
             // version_info and type_url carry nothing we need: versions come from the content.
             if (!root.TryGetProperty("resources", out var list) || list.ValueKind != JsonValueKind.Array)
             {
-                throw new ResourceFileException($"{where}expected an object with \"@type\" or {{\"resources\": [...]}}");
+                throw new ResourceFileException($"{where}expected an object with \"@type\" or {{\"resources\": [...]}}", document.Find([]));
             }
 
             foreach (var property in root.EnumerateObject())
             {
                 if (property.Name is not ("resources" or "version_info" or "versionInfo" or "type_url" or "typeUrl"))
                 {
-                    throw new ResourceFileException($"{where}unexpected field \"{property.Name}\" next to \"resources\"");
+                    throw new ResourceFileException($"{where}unexpected field \"{property.Name}\" next to \"resources\"", document.Find([property.Name]));
                 }
             }
 
@@ -143,33 +144,66 @@ internal sealed class ResourceFile
             {
                 if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty("@type", out _))
                 {
-                    throw new ResourceFileException($"{where}resources[{i}] is not an object with \"@type\"");
+                    throw new ResourceFileException($"{where}resources[{i}] is not an object with \"@type\"", document.Find(["resources", i]));
                 }
 
-                resources.Add(ParseResource(element, $"{where}resources[{i}]: ", registry));
+                resources.Add(ParseResource(element, document, ["resources", i], $"{where}resources[{i}]: ", registry));
                 i++;
             }
         }
 
         var seen = new HashSet<(string, string)>();
-        foreach (var resource in resources)
+        foreach (var (resource, position) in resources)
         {
             if (!seen.Add((resource.TypeUrl, resource.Name)))
             {
-                throw new ResourceFileException($"{resource.Type.ShortName} '{resource.Name}' is defined twice in this file");
+                throw new ResourceFileException($"{resource.Type.ShortName} '{resource.Name}' is defined twice in this file", position);
             }
         }
 
         return resources;
     }
 
-    private static XdsResource ParseResource(JsonElement element, string where, ResourceTypeRegistry registry)
+    private static IReadOnlyList<SourceDocument> ConvertYaml(string text)
     {
+        try
+        {
+            return YamlJsonConverter.Convert(text);
+        }
+        catch (YamlException e)
+        {
+            // YamlDotNet puts both marks in front of the message ("(Line: 3, Col: 5, Idx: 20) - (...): ..."); the
+            // position is reported on its own.
+            var message = e.InnerException is YamlException inner && inner.Message.Length > 0 ? inner.Message : e.Message;
+            message = MarksPrefix().Replace(message, string.Empty);
+            throw new ResourceFileException($"not valid YAML: {message}", new SourcePosition((int)e.Start.Line, (int)e.Start.Column));
+        }
+    }
+
+    private static JsonDocument ParseJson(SourceDocument document)
+    {
+        try
+        {
+            return JsonDocument.Parse(document.Json, JsonOptions);
+        }
+        catch (JsonException e)
+        {
+            // System.Text.Json ends its message with " LineNumber: 2 | BytePositionInLine: 7."; the position is
+            // reported on its own, counted from 1 and in characters.
+            var message = JsonPositionSuffix().Replace(e.Message, string.Empty);
+            throw new ResourceFileException($"not valid JSON: {message}", JsonSourceDocument.PositionOf(document.Json, e));
+        }
+    }
+
+    private static ParsedResource ParseResource(JsonElement element, SourceDocument document, IReadOnlyList<object> path, string where, ResourceTypeRegistry registry)
+    {
+        var start = document.Find(path);
         var typeUrl = element.GetProperty("@type") is { ValueKind: JsonValueKind.String } t ? t.GetString()! : string.Empty;
         if (!registry.TryGet(typeUrl, out var type))
         {
             throw new ResourceFileException(
-                $"{where}\"@type\" '{typeUrl}' is not a resource type this server serves (one of: {string.Join(", ", registry.Types.Select(r => r.TypeUrl))})");
+                $"{where}\"@type\" '{typeUrl}' is not a resource type this server serves (one of: {string.Join(", ", registry.Types.Select(r => r.TypeUrl))})",
+                document.Find([.. path, "@type"]));
         }
 
         IMessage message;
@@ -180,12 +214,15 @@ internal sealed class ResourceFile
             // registry's descriptor, giving the concrete message.
             var any = EnvoyApiTypes.Parser.Parse<Any>(element.GetRawText());
             var descriptor = EnvoyApiTypes.Registry.Find(Any.GetTypeName(any.TypeUrl))
-                ?? throw new ResourceFileException($"{where}no generated message for '{typeUrl}'");
+                ?? throw new ResourceFileException($"{where}no generated message for '{typeUrl}'", start);
             message = descriptor.Parser.ParseFrom(any.Value);
         }
         catch (Exception e) when (e is InvalidJsonException or InvalidProtocolBufferException or FormatException or InvalidOperationException)
         {
-            throw new ResourceFileException($"{where}{type.ShortName}: {e.Message}");
+            // The parser says what, not where: find the smallest part of the resource that fails on its own.
+            var fault = ProtoJsonFault.Find(element, Any.Descriptor);
+            var at = fault.Count == 0 ? string.Empty : $" (at {ProtoJsonFault.Describe(fault)})";
+            throw new ResourceFileException($"{where}{type.ShortName}: {e.Message}{at}", document.Find([.. path, .. fault]));
         }
 
         XdsResource resource;
@@ -195,16 +232,22 @@ internal sealed class ResourceFile
         }
         catch (ArgumentException e)
         {
-            throw new ResourceFileException($"{where}{type.ShortName}: {e.Message}");
+            throw new ResourceFileException($"{where}{type.ShortName}: {e.Message}", start);
         }
 
         if (resource.ReferenceError is { } error)
         {
-            throw new ResourceFileException($"{where}{resource.Type.ShortName} '{resource.Name}': {error}");
+            throw new ResourceFileException($"{where}{resource.Type.ShortName} '{resource.Name}': {error}", start);
         }
 
-        return resource;
+        return new ParsedResource(resource, start);
     }
+
+    [GeneratedRegex(@"^\(Line: \d+, Col: \d+, Idx: \d+\) - \(Line: \d+, Col: \d+, Idx: \d+\): ", RegexOptions.CultureInvariant)]
+    private static partial Regex MarksPrefix();
+
+    [GeneratedRegex(@" ?(Path: \S+ \| )?LineNumber: \d+ \| BytePositionInLine: \d+\.$", RegexOptions.CultureInvariant)]
+    private static partial Regex JsonPositionSuffix();
 
     private static string Describe(JsonValueKind kind) => kind switch
     {
@@ -216,5 +259,12 @@ internal sealed class ResourceFile
     };
 }
 
-/// <summary>A resource file's content is not what it should be; the message says why.</summary>
-internal sealed class ResourceFileException(string message) : Exception(message);
+/// <summary>A resource of a file and where it starts in the file.</summary>
+internal readonly record struct ParsedResource(XdsResource Resource, SourcePosition Position);
+
+/// <summary>A resource file's content is not what it should be; the message says why, the position where (when
+/// a place in the file is at fault).</summary>
+internal sealed class ResourceFileException(string message, SourcePosition? position = null) : Exception(message)
+{
+    public SourcePosition? Position { get; } = position;
+}

@@ -252,25 +252,29 @@ public sealed class FileResourceSource : IHostedService, IAsyncDisposable
     private void Publish(Dictionary<string, ResourceFile> files)
     {
         var errors = new List<FileResourceError>();
-        var owners = new Dictionary<(string TypeUrl, string Name), string>();
+        var owners = new Dictionary<(string TypeUrl, string Name), (string File, SourcePosition Position)>();
         foreach (var (path, file) in files)
         {
             if (file.Error is not null)
             {
-                errors.Add(new FileResourceError(path, file.Error));
+                errors.Add(file.Error);
                 continue;
             }
 
-            foreach (var resource in file.Resources)
+            foreach (var (resource, position) in file.Resources)
             {
                 if (owners.TryGetValue((resource.TypeUrl, resource.Name), out var owner))
                 {
                     errors.Add(new FileResourceError(path,
-                        $"{resource.Type.ShortName} '{resource.Name}' is defined in both '{owner}' and '{path}'"));
+                        $"{resource.Type.ShortName} '{resource.Name}' is defined in both '{owner.File}' (line {owner.Position.Line}) and '{path}'")
+                    {
+                        Line = position.Line,
+                        Column = position.Column,
+                    });
                 }
                 else
                 {
-                    owners.Add((resource.TypeUrl, resource.Name), path);
+                    owners.Add((resource.TypeUrl, resource.Name), (path, position));
                 }
             }
         }
@@ -297,7 +301,7 @@ public sealed class FileResourceSource : IHostedService, IAsyncDisposable
                 continue; // unchanged: its resources are in the served snapshot already
             }
 
-            foreach (var resource in file.Resources)
+            foreach (var (resource, _) in file.Resources)
             {
                 builder.Set(resource); // the same version as the served one changes nothing
             }
@@ -321,8 +325,9 @@ public sealed class FileResourceSource : IHostedService, IAsyncDisposable
         catch (InvalidSnapshotException e)
         {
             // Inconsistent as a whole (a dangling reference): name the file of each resource at fault.
-            Fail([.. e.Result.Problems.Select(p => new FileResourceError(
-                owners.GetValueOrDefault((p.TypeUrl, p.ResourceName)) ?? string.Empty, p.Message))]);
+            Fail([.. e.Result.Problems.Select(p => owners.TryGetValue((p.TypeUrl, p.ResourceName), out var owner)
+                ? new FileResourceError(owner.File, p.Message) { Line = owner.Position.Line, Column = owner.Position.Column }
+                : new FileResourceError(string.Empty, p.Message))]);
             return;
         }
 
@@ -344,9 +349,9 @@ public sealed class FileResourceSource : IHostedService, IAsyncDisposable
 
     /// <summary>Removes the resources an earlier version of a file held that no file holds any more (one that
     /// moved to another file stays).</summary>
-    private static void RemoveGone(SnapshotBuilder builder, ResourceFile? before, Dictionary<(string, string), string> owners)
+    private static void RemoveGone(SnapshotBuilder builder, ResourceFile? before, Dictionary<(string, string), (string, SourcePosition)> owners)
     {
-        foreach (var resource in before?.Resources ?? [])
+        foreach (var (resource, _) in before?.Resources ?? [])
         {
             if (!owners.ContainsKey((resource.TypeUrl, resource.Name)))
             {
@@ -359,7 +364,14 @@ public sealed class FileResourceSource : IHostedService, IAsyncDisposable
     {
         foreach (var error in errors)
         {
-            FileResourceLog.FileRejected(_logger, error.File.Length == 0 ? "." : error.File, Directory, error.Reason);
+            if (error.Line is { } line)
+            {
+                FileResourceLog.FileRejectedAt(_logger, error.File, line, error.Column ?? 1, Directory, error.Reason);
+            }
+            else
+            {
+                FileResourceLog.FileRejected(_logger, error.File.Length == 0 ? "." : error.File, Directory, error.Reason);
+            }
         }
 
         FileResourceLog.KeptLastGood(_logger, Directory, errors.Count, Group);

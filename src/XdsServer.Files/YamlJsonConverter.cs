@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace XdsServer.Files;
@@ -18,13 +19,27 @@ internal static partial class YamlJsonConverter
 {
     private const string StringTag = "tag:yaml.org,2002:str";
 
-    /// <summary>One JSON text per non-empty document of <paramref name="yaml"/>.</summary>
-    /// <exception cref="YamlException">The text is not YAML.</exception>
-    public static IReadOnlyList<string> Convert(string yaml)
+    /// <summary>One JSON text per non-empty document of <paramref name="yaml"/>, with the nodes it came from (for
+    /// the line and column of an error).</summary>
+    /// <exception cref="YamlException">The text is not YAML (<see cref="YamlException.Start"/> says where).</exception>
+    public static IReadOnlyList<YamlSourceDocument> Convert(string yaml)
     {
         var stream = new YamlStream();
-        stream.Load(new StringReader(yaml));
-        var documents = new List<string>(stream.Documents.Count);
+        var parser = new PositionTrackingParser(new Parser(new StringReader(yaml)));
+        try
+        {
+            stream.Load(parser);
+        }
+        catch (Exception e) when (e is not YamlException and not OutOfMemoryException)
+        {
+            // YamlDotNet's scanner throws a bare InvalidOperationException on some malformed input (a plain scalar
+            // with ": " continuing an unclosed flow sequence on the next line): the place is where the last
+            // well-formed part ended.
+            throw new YamlException(parser.LastEnd, parser.LastEnd,
+                $"malformed YAML after this point (the YAML parser failed with {e.GetType().Name}: {e.Message})", e);
+        }
+
+        var documents = new List<YamlSourceDocument>(stream.Documents.Count);
         foreach (var document in stream.Documents)
         {
             if (document.RootNode is YamlScalarNode { Style: ScalarStyle.Plain, Value: null or "" or "~" or "null" })
@@ -32,7 +47,7 @@ internal static partial class YamlJsonConverter
                 continue; // an empty document (a trailing '---', a file of comments)
             }
 
-            documents.Add(ToJson(document.RootNode));
+            documents.Add(new YamlSourceDocument(document.RootNode, ToJson(document.RootNode)));
         }
 
         return documents;
@@ -139,4 +154,23 @@ internal static partial class YamlJsonConverter
 
     [GeneratedRegex(@"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$", RegexOptions.CultureInvariant)]
     private static partial Regex FloatPattern();
+
+    /// <summary>A parser that remembers where the last event it produced ended.</summary>
+    private sealed class PositionTrackingParser(IParser inner) : IParser
+    {
+        public ParsingEvent? Current => inner.Current;
+
+        public Mark LastEnd { get; private set; } = Mark.Empty;
+
+        public bool MoveNext()
+        {
+            var moved = inner.MoveNext();
+            if (inner.Current is { } current)
+            {
+                LastEnd = current.End;
+            }
+
+            return moved;
+        }
+    }
 }

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace XdsServer.Files;
 
 /// <summary>What a <see cref="FileResourceSource"/> serves and what is wrong with its folder. Immutable: a
@@ -42,6 +44,18 @@ public sealed record FileResourceStatus
 /// <param name="Reason">What is wrong.</param>
 public sealed record FileResourceError(string File, string Reason)
 {
-    /// <inheritdoc />
-    public override string ToString() => File.Length == 0 ? Reason : $"{File}: {Reason}";
+    /// <summary>The line of <see cref="File"/> at fault, from 1: where the YAML or JSON stops being valid, or the
+    /// field (else the resource) that does not map to its message. Null when no place in the file is at fault
+    /// (the file cannot be read, or the folder itself).</summary>
+    public int? Line { get; init; }
+
+    /// <summary>The column of <see cref="Line"/> at fault, from 1, in characters; null when <see cref="Line"/> is.</summary>
+    public int? Column { get; init; }
+
+    /// <summary>The problem as <c>file:line:column: reason</c> (<c>file: reason</c> without a position, the reason
+    /// alone for the folder itself).</summary>
+    public override string ToString() =>
+        File.Length == 0 ? Reason
+        : Line is { } line ? string.Create(CultureInfo.InvariantCulture, $"{File}:{line}:{Column ?? 1}: {Reason}")
+        : $"{File}: {Reason}";
 }

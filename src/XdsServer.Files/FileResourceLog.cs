@@ -29,6 +29,9 @@ internal static partial class FileResourceLog
     [LoggerMessage(2107, LogLevel.Warning, "File-system notifications for '{Directory}' are unavailable ({Reason}); relying on the periodic rescan")]
     public static partial void WatcherUnavailable(ILogger logger, string directory, string reason);
 
+    [LoggerMessage(2109, LogLevel.Warning, "Resource file '{File}' in '{Directory}' rejected at line {Line}, column {Column}: {Reason}")]
+    public static partial void FileRejectedAt(ILogger logger, string file, int line, int column, string directory, string reason);
+
     [LoggerMessage(2108, LogLevel.Information, "Watching '{Directory}' for resource files (group '{Group}', debounce {Debounce}, rescan {Rescan})")]
     public static partial void Watching(ILogger logger, string directory, string group, TimeSpan debounce, TimeSpan rescan);
 }
