@@ -66,12 +66,8 @@ public sealed partial class DocumentedCommandTests
             // Each src/<id>/<id>.csproj is packed as the package <id> (a package id of its own would be a
             // <PackageId> in the project, which none sets).
             var project = Path.Combine(Markdown.RepositoryRoot, "src", id, id + ".csproj");
-            var stillInCore = id == "XdsServer.Files" && Directory.Exists(Path.Combine(Markdown.RepositoryRoot, "src", "XdsServer", "Files"));
-            Assert.True(File.Exists(project) || stillInCore, $"the README installs {id}, but src/{id}/{id}.csproj does not exist");
-            if (File.Exists(project))
-            {
-                Assert.DoesNotContain("<PackageId>", File.ReadAllText(project), StringComparison.Ordinal);
-            }
+            Assert.True(File.Exists(project), $"the README installs {id}, but src/{id}/{id}.csproj does not exist");
+            Assert.DoesNotContain("<PackageId>", File.ReadAllText(project), StringComparison.Ordinal);
         }
         foreach (var dir in Directory.GetDirectories(Path.Combine(Markdown.RepositoryRoot, "src")))
         {
