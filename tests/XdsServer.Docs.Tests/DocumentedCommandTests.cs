@@ -4,8 +4,8 @@ using System.Text.RegularExpressions;
 namespace XdsServer.Docs.Tests;
 
 /// <summary>Documented commands that no other test runs. (The README's MeshHost command, client commands and Envoy
-/// bootstrap are run by tests/MeshHost.Tests' ReadmeWalkthroughTests; the FileServer and CA command lines by
-/// tests/XdsServer.Tests' FileServerRealClientTests and FileServerSecurityTests.)</summary>
+/// bootstrap are run by tests/MeshHost.Tests' ReadmeWalkthroughTests, its proxy-status command by ProxyStatusTests; the
+/// FileServer and CA command lines by tests/XdsServer.Tests' FileServerRealClientTests and FileServerSecurityTests.)</summary>
 public sealed partial class DocumentedCommandTests
 {
     private const string QuickstartCommand = "dotnet run --project examples/Quickstart -c Release";
@@ -29,6 +29,8 @@ public sealed partial class DocumentedCommandTests
         ("openssl req -x509 -newkey ec", "The_documented_tls_command_line_serves_secrets_to_a_token_holder_over_tls"),
         ("dotnet run --project examples/FileServer -c Release -- --urls https://127.0.0.1:18000",
             "The_documented_tls_command_line_serves_secrets_to_a_token_holder_over_tls"),
+        ("dotnet run --project examples/MeshHost -c Release -- proxy-status --server http://127.0.0.1:15010",
+            "The_table_shows_a_proxy_synced_after_an_ack_and_stale_after_a_nack"),
         ("dotnet add package ", nameof(Every_package_the_readme_installs_is_a_package_of_this_repository)),
         (QuickstartCommand, nameof(The_readme_s_quickstart_command_builds_validates_and_updates_a_snapshot)),
     ];
