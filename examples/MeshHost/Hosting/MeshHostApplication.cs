@@ -27,6 +27,10 @@ public sealed record MeshHostSettings
 
     /// <summary>The push pipeline's options; the defaults when null.</summary>
     public MeshPublisherOptions? Publisher { get; init; }
+
+    /// <summary>Runs on the built application before any endpoint is mapped: middleware a test adds (for example one
+    /// that makes callers look remote, since a test may reach only loopback addresses).</summary>
+    public Action<WebApplication>? ConfigureApplication { get; init; }
 }
 
 /// <summary>The MeshHost could not start; <see cref="ExitCode"/> is what the process exits with (2: bad arguments,
@@ -306,6 +310,7 @@ public sealed class MeshHostApplication : IAsyncDisposable
         builder.Services.AddMeshStatusSections();
 
         var app = builder.Build();
+        settings.ConfigureApplication?.Invoke(app);
         app.MapXdsServer();
         app.MapClientStatus(); // CSDS for `MeshHost proxy-status`: loopback callers only
         app.MapCertificateAuthority();

@@ -1,3 +1,6 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using MeshHost.Hosting;
 using MeshHost.Push;
 using Microsoft.Extensions.Logging;
@@ -22,7 +25,12 @@ internal sealed class InProcessMeshHost : IAsyncDisposable
     public Uri Http => Host.HttpAddress ?? throw new InvalidOperationException("started without --http-urls");
 
     /// <summary>Parses <paramref name="args"/> as the command line and starts the host; waits until it is ready.</summary>
-    public static async Task<InProcessMeshHost> StartAsync(string[] args, MeshPublisherOptions? publisher = null)
+    /// <param name="args">The command line.</param>
+    /// <param name="publisher">The push pipeline's options, if not the defaults.</param>
+    /// <param name="remoteCallers">When true, every HTTP and gRPC call but the xDS streams reaches the host as if from
+    /// <see cref="RemoteCaller"/> (a documentation address no traffic goes to): how a test tries the doors that answer
+    /// loopback callers only, while the test itself may reach loopback addresses only.</param>
+    public static async Task<InProcessMeshHost> StartAsync(string[] args, MeshPublisherOptions? publisher = null, bool remoteCallers = false)
     {
         Assert.True(CommandLine.TryParse(args, out var command, out var error), error);
         var log = new LogCapture();
@@ -34,6 +42,7 @@ internal sealed class InProcessMeshHost : IAsyncDisposable
                 logging.SetMinimumLevel(LogLevel.Debug);
             },
             Publisher = publisher,
+            ConfigureApplication = remoteCallers ? LookRemote : null,
         });
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         try
@@ -49,5 +58,19 @@ internal sealed class InProcessMeshHost : IAsyncDisposable
         return new InProcessMeshHost(host, log);
     }
 
+    /// <summary>The address callers appear to come from with <c>remoteCallers</c> (TEST-NET-3, RFC 5737).</summary>
+    public static readonly IPAddress RemoteCaller = IPAddress.Parse("203.0.113.9");
+
     public ValueTask DisposeAsync() => Host.DisposeAsync();
+
+    private static void LookRemote(WebApplication app) =>
+        app.Use((HttpContext context, RequestDelegate next) =>
+        {
+            if (!context.Request.Path.StartsWithSegments("/envoy.service.discovery.v3.AggregatedDiscoveryService", StringComparison.Ordinal))
+            {
+                context.Connection.RemoteIpAddress = RemoteCaller;
+            }
+
+            return next(context);
+        });
 }

@@ -1,6 +1,4 @@
 using System.Net;
-using System.Net.NetworkInformation;
-using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using MeshHost.Tests.Hosting;
 using XdsServer.Cache;
@@ -76,22 +74,12 @@ public sealed partial class ProxyStatusTests : IDisposable
         Assert.Contains("--server <url> is required", error, StringComparison.Ordinal);
     }
 
-    /// <summary>CSDS answers loopback callers only: over this machine's own non-loopback address it refuses (when the
-    /// machine has such an address; the library's tests cover the rule itself).</summary>
+    /// <summary>CSDS answers loopback callers only: to a caller that is not (made to look remote by the host's
+    /// middleware) it refuses, and the command says so.</summary>
     [Fact]
     public async Task A_server_that_refuses_csds_is_a_clear_error_with_exit_code_1()
     {
-        var own = NetworkInterface.GetAllNetworkInterfaces()
-            .Where(n => n.OperationalStatus == OperationalStatus.Up)
-            .SelectMany(n => n.GetIPProperties().UnicastAddresses)
-            .Select(a => a.Address)
-            .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a));
-        if (own is null)
-        {
-            return;
-        }
-
-        await using var host = await InProcessMeshHost.StartAsync(["--urls", $"http://{own}:0", "--manifests", _folder.FullName]);
+        await using var host = await InProcessMeshHost.StartAsync(["--urls", "http://127.0.0.1:0", "--manifests", _folder.FullName], remoteCallers: true);
         var (code, output, error) = await RunAsync("--server", host.Grpc.ToString());
         Assert.Equal(1, code);
         Assert.Empty(output);
