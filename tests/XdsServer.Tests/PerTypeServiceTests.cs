@@ -54,4 +54,38 @@ public class PerTypeServiceTests
         Assert.Equal((StatusCode.InvalidArgument, "a fetch must carry a node with an id"), (noNode.StatusCode, noNode.Status.Detail));
         Assert.DoesNotContain(server.Logs.Entries, l => l.Level >= Microsoft.Extensions.Logging.LogLevel.Error);
     }
+
+    [Fact]
+    public async Task A_stream_ended_by_a_bad_request_leaves_no_reader_behind_for_the_next_call_on_the_connection()
+    {
+        // Found under load: the ended stream's request reader kept running after its handler returned; Kestrel reuses
+        // the body reader for the connection's next call, which then failed with UNKNOWN ("Exception was thrown by
+        // handler", an InvalidOperationException reading the request). It happened in a few percent of rounds, so the test runs 100.
+        await using var server = await LoopbackXdsServer.StartAsync();
+        server.Snapshots.SetSnapshot("n1", SotwStreamTests.Hello());
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(server.Address);
+        var cds = new Envoy.Service.Cluster.V3.ClusterDiscoveryService.ClusterDiscoveryServiceClient(channel);
+        for (var round = 0; round < 100; round++)
+        {
+            using (var call = cds.StreamClusters())
+            {
+                await call.RequestStream.WriteAsync(new DiscoveryRequest { Node = Fixtures.Node("n1") });
+                using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                Assert.True(await call.ResponseStream.MoveNext(wait.Token));
+                await call.RequestStream.WriteAsync(new DiscoveryRequest { TypeUrl = TypeUrls.Listener });
+                Assert.Equal(StatusCode.InvalidArgument, (await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(wait.Token))).StatusCode);
+            }
+
+            try
+            {
+                await cds.FetchClustersAsync(new DiscoveryRequest { Node = Fixtures.Node("n1") });
+            }
+            catch (RpcException e)
+            {
+                Assert.Fail($"round {round}: the fetch after an ended stream failed ({e.Status}); the server logged:\n{server.Logs.Describe()}");
+            }
+        }
+
+        Assert.DoesNotContain(server.Logs.Entries, l => l.Level >= Microsoft.Extensions.Logging.LogLevel.Error);
+    }
 }
