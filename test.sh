@@ -85,25 +85,30 @@ install_node_client() {
 }
 stage "node xDS client" install_node_client
 
-# Runs the tests, keeping their output to count them: each test assembly ends with a line
-# "Passed!  - Failed: F, Passed: P, Skipped: S, Total: T, ..." (or "Failed!  - ...").
+# Runs one `dotnet test`, keeping its output to count the tests: each test assembly ends with a line
+# "Passed!  - Failed: F, Passed: P, Skipped: S, Total: T, ..." (or "Failed!  - ..."); the counts add up over stages.
 run_dotnet_tests() {
   local log
   log=$(mktemp)
   local status=0
-  dotnet test Xds.sln -c Release 2>&1 | tee "$log" || status=$?
-  local counts
+  dotnet test "$@" 2>&1 | tee "$log" || status=$?
+  local counts passed failed skipped
   counts=$(grep -oE '(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" \
     | awk -F'[:,]' '{ f += $2; p += $4; s += $6 } END { printf "%d %d %d", p, f, s }')
   rm -f "$log"
-  read -r tests_passed tests_failed tests_skipped <<<"${counts:-0 0 0}"
-  stage_detail="$tests_passed tests, $tests_skipped skipped"
+  read -r passed failed skipped <<<"${counts:-0 0 0}"
+  tests_passed=$((tests_passed + passed))
+  tests_failed=$((tests_failed + failed))
+  tests_skipped=$((tests_skipped + skipped))
+  stage_detail="$passed tests, $skipped skipped"
   if [ "$status" -ne 0 ]; then
-    current="dotnet test Xds.sln ($tests_failed of $((tests_passed + tests_failed)) tests failed)"
+    current="$current ($failed of $((passed + failed)) tests failed)"
     return "$status"
   fi
 }
-stage "dotnet test Xds.sln" run_dotnet_tests
+# The interop assembly starts real client processes: it runs alone, after the others, not next to them on the CPU.
+stage "dotnet test Xds.sln" run_dotnet_tests Xds.sln -c Release --filter "FullyQualifiedName!~XdsServer.Interop.Tests"
+stage "dotnet test XdsServer.Interop.Tests (alone)" run_dotnet_tests tests/XdsServer.Interop.Tests -c Release --no-build
 
 # A short load run against XdsLoad.Server in its own process: 200 simulated proxies, initial sync and 5 churn
 # updates, SotW then delta. It fails the script when a proxy does not converge or a NACK appears on either side

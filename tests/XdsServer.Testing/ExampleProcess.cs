@@ -13,6 +13,7 @@ namespace XdsServer.Testing;
 public abstract class ExampleProcess : IAsyncDisposable
 {
     private static readonly SemaphoreSlim BuildGate = new(1, 1);
+    private static readonly HashSet<string> Built = new(StringComparer.Ordinal); // under BuildGate
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
 
@@ -95,7 +96,8 @@ public abstract class ExampleProcess : IAsyncDisposable
     /// <summary>Starts <c>dotnet &lt;name&gt;.dll args…</c> from the repository root, building the example first when its
     /// build is missing, or older than <paramref name="staleBefore"/> when given.</summary>
     /// <param name="name">The example (its folder under examples/ and its project name).</param>
-    /// <param name="staleBefore">A file whose newer write time makes the example's build stale; null for none.</param>
+    /// <param name="staleBefore">A library this test run built (the test's own <c>XdsServer.dll</c>, say): the example's
+    /// build is stale when its copy of that file is older or missing; null for none.</param>
     /// <param name="buildTimeout">How long a build may take.</param>
     /// <param name="args">The example's arguments.</param>
     protected static async Task<Process> LaunchAsync(string name, string? staleBefore, TimeSpan buildTimeout, IEnumerable<string> args)
@@ -156,7 +158,12 @@ public abstract class ExampleProcess : IAsyncDisposable
         await BuildGate.WaitAsync();
         try
         {
-            if (File.Exists(dll) && (staleBefore is null || File.GetLastWriteTimeUtc(dll) >= File.GetLastWriteTimeUtc(staleBefore)))
+            // Stale means the example runs an older copy of the library than this test run built: compare the copy in
+            // the example's own bin folder (the example's dll keeps its old write time when only a library changed, as
+            // the compiler skips an unchanged project). At most one nested build per example per test run.
+            var copy = staleBefore is null ? dll : Path.Combine(Path.GetDirectoryName(dll)!, Path.GetFileName(staleBefore));
+            if (File.Exists(dll) && (staleBefore is null || Built.Contains(name)
+                || (File.Exists(copy) && File.GetLastWriteTimeUtc(copy) >= File.GetLastWriteTimeUtc(staleBefore))))
             {
                 return dll;
             }
@@ -186,6 +193,7 @@ public abstract class ExampleProcess : IAsyncDisposable
                 throw new InvalidOperationException($"building examples/{name} failed ({process.ExitCode}):\n{await stdout}\n{await stderr}");
             }
 
+            Built.Add(name);
             return dll;
         }
         finally

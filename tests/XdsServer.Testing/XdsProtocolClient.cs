@@ -19,7 +19,11 @@ public sealed class XdsProtocolClient : IAsyncDisposable
     private readonly AsyncDuplexStreamingCall<DiscoveryRequest, DiscoveryResponse>? _sotw;
     private readonly AsyncDuplexStreamingCall<DeltaDiscoveryRequest, DeltaDiscoveryResponse>? _delta;
     private readonly Channel<object> _responses = Channel.CreateUnbounded<object>();
-    private readonly Task _reader;
+    private readonly SemaphoreSlim _credits = new(0);
+    private Task _reader;
+    private bool _reading;
+    private bool _pumping;
+    private volatile bool _unmetered;
 
     private XdsProtocolClient(Uri server, Node node, bool delta, bool read, GrpcChannelOptions? options, Grpc.Core.Metadata? headers = null)
     {
@@ -29,11 +33,13 @@ public sealed class XdsProtocolClient : IAsyncDisposable
         if (delta)
         {
             _delta = ads.DeltaAggregatedResources(headers, cancellationToken: _cts.Token);
+            _reading = read; // before the pump starts: it reads freely only then
             _reader = read ? Pump(_delta.ResponseStream) : Task.CompletedTask;
         }
         else
         {
             _sotw = ads.StreamAggregatedResources(headers, cancellationToken: _cts.Token);
+            _reading = read; // before the pump starts: it reads freely only then
             _reader = read ? Pump(_sotw.ResponseStream) : Task.CompletedTask;
         }
     }
@@ -79,6 +85,36 @@ public sealed class XdsProtocolClient : IAsyncDisposable
 
     /// <summary>Sends a raw SotW request as given.</summary>
     public Task SendRawAsync(DiscoveryRequest request) => _sotw!.RequestStream.WriteAsync(request);
+
+    /// <summary>Sends a raw delta request as given.</summary>
+    public Task SendDeltaRawAsync(DeltaDiscoveryRequest request) => _delta!.RequestStream.WriteAsync(request);
+
+    /// <summary>Lets a client opened with <c>read: false</c> read <paramref name="responses"/> more responses
+    /// (all of them from now on when null): a stalled client that resumes, for a while or for good. Responses it
+    /// does not read stay in the transport, so the server's writes block once the flow-control window is full.</summary>
+    public void Allow(int? responses = null)
+    {
+        if (_reading)
+        {
+            throw new InvalidOperationException("this client reads every response already");
+        }
+
+        if (responses is { } count)
+        {
+            _credits.Release(count);
+        }
+        else
+        {
+            _unmetered = true;
+            _credits.Release();
+        }
+
+        if (!_pumping)
+        {
+            _pumping = true;
+            _reader = _delta is not null ? Pump(_delta.ResponseStream) : Pump(_sotw!.ResponseStream);
+        }
+    }
 
     /// <summary>ACKs a SotW response (same names as given).</summary>
     public Task AckAsync(DiscoveryResponse response, IEnumerable<string>? names = null) =>
@@ -180,9 +216,19 @@ public sealed class XdsProtocolClient : IAsyncDisposable
     {
         try
         {
-            await foreach (var response in responses.ReadAllAsync(_cts.Token))
+            while (true)
             {
-                _responses.Writer.TryWrite(response!);
+                if (!_reading && !_unmetered)
+                {
+                    await _credits.WaitAsync(_cts.Token); // a client that reads only when allowed
+                }
+
+                if (!await responses.MoveNext(_cts.Token))
+                {
+                    break;
+                }
+
+                _responses.Writer.TryWrite(responses.Current!);
             }
 
             EndStatus = Status.DefaultSuccess;
@@ -215,5 +261,6 @@ public sealed class XdsProtocolClient : IAsyncDisposable
         _delta?.Dispose();
         _channel.Dispose();
         _cts.Dispose();
+        _credits.Dispose();
     }
 }

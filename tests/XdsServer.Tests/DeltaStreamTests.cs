@@ -69,11 +69,9 @@ public class DeltaStreamTests
         await Eventually.TrueAsync(() => server.Status.GetStreams().Single().Types.Single().Subscription == "ghost",
             "the server to apply the unsubscription");
         Update(server, b => b.Set(Fixtures.Endpoints("a", 11)));
-        if (!await client.NothingWithinAsync(TimeSpan.FromMilliseconds(300)))
-        {
-            var unexpected = await client.NextDeltaAsync("whatever came");
-            Assert.Fail($"an unsubscribed resource is not sent; got {unexpected}");
-        }
+        // An unsubscribed resource is not sent: the update left the watch open (unanswered), one response so far.
+        await Settled.WatchingAsync(server, "n1", 1, types => types.Single().Acks == 1, "the update to leave the watch waiting");
+        Assert.Equal(1, server.Status.GetStreams().Single().Types.Single().ResponsesSent);
 
         await client.SendDeltaAsync(TypeUrls.ClusterLoadAssignment, subscribe: ["a", "b"], withNode: false);
         var again = await client.NextDeltaAsync("a and b after subscribing");
@@ -110,13 +108,17 @@ public class DeltaStreamTests
         server.Snapshots.TryGetSnapshot("n1", out var snapshot);
         var all = snapshot!.GetResources(TypeUrls.ClusterLoadAssignment)!.ToDictionary(r => r.Name, r => r.Version);
         await current.SendDeltaAsync(TypeUrls.ClusterLoadAssignment, subscribe: ["*"], initialVersions: all);
-        Assert.True(await current.NothingWithinAsync(TimeSpan.FromMilliseconds(300)), "a client with every current version gets nothing");
+        await Eventually.TrueAsync(() => server.Status.GetStreams().Count == 2
+            && server.Status.GetStreams().Max(s => s.StreamId) is var id && server.Status.GetStreams().Single(s => s.StreamId == id).Types is [{ PendingResponses: 0 }],
+            "the resumed stream's request to be applied");
 
-        // Its stream recorded the set it holds (nothing sent) and watches on: the next change brings just that.
+        // A client with every current version gets nothing: its stream recorded the set it holds and watches on, so
+        // the next change brings just that (a resend of everything would arrive first, and carry b).
         Update(server, b => b.Set(Fixtures.Endpoints("a", 11)));
         var next = await current.NextDeltaAsync("the one endpoint changed after the silent resume");
         Assert.Equal(["a"], Names(next));
         Assert.Empty(next.RemovedResources);
+        Assert.Equal(1, server.Status.GetStreams().Single(s => s.StreamId == server.Status.GetStreams().Max(x => x.StreamId)).Types.Single().ResponsesSent);
     }
 
     [Fact]
@@ -130,8 +132,9 @@ public class DeltaStreamTests
 
         await client.SendDeltaAsync(TypeUrls.ClusterLoadAssignment, nonce: response.Nonce, error: "bad endpoint", withNode: false);
 
-        Assert.True(await client.NothingWithinAsync(TimeSpan.FromMilliseconds(300)));
+        await Settled.WatchingAsync(server, "n1", 1, types => types.Single().Nacks == 1, "the NACK to be applied and the watch to wait");
         var type = server.Status.GetStreams().Single().Types.Single();
+        Assert.Equal(1, type.ResponsesSent);
         Assert.Equal(("bad endpoint", response.Nonce), (type.LastNack!.Message, type.LastNack.Nonce));
 
         Update(server, b => b.Set(Fixtures.Endpoints("a", 2)));

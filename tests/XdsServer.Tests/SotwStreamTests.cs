@@ -39,8 +39,10 @@ public class SotwStreamTests
         Assert.NotEqual(lds.Nonce, rds.Nonce);
         await client.AckAsync(rds, ["hello-route"]);
 
-        Assert.True(await client.NothingWithinAsync(TimeSpan.FromMilliseconds(300)), "an ACK must not cause a resend");
+        // An ACK must not cause a resend: both ACKs applied, both watches open (unanswered), one response per type.
+        await Settled.WatchingAsync(server, "n1", 2, types => types.All(t => t.Acks == 1), "both ACKs to be applied and both watches to wait");
         var status = Assert.Single(server.Status.GetStreams());
+        Assert.All(status.Types, t => Assert.Equal(1, t.ResponsesSent));
         var ldsStatus = status.Types.Single(t => t.TypeUrl == TypeUrls.Listener);
         Assert.Equal(lds.VersionInfo, ldsStatus.AckedVersion);
         Assert.Equal(1, ldsStatus.Acks);
@@ -61,8 +63,10 @@ public class SotwStreamTests
         var rejected = await client.NextAsync("the listener the client will reject");
         await client.SendAsync(TypeUrls.Listener, version: first.VersionInfo, nonce: rejected.Nonce, error: "listener 'hello': boom");
 
-        Assert.True(await client.NothingWithinAsync(TimeSpan.FromMilliseconds(300)), "a NACK is not a request for a resend");
+        // A NACK is not a request for a resend: it is applied, the watch waits, and nothing more was sent.
+        await Settled.WatchingAsync(server, "n1", 1, types => types.Single().Nacks == 1, "the NACK to be applied and the watch to wait");
         var type = server.Status.GetStreams().Single().Types.Single(t => t.TypeUrl == TypeUrls.Listener);
+        Assert.Equal(2, type.ResponsesSent);
         Assert.Equal(1, type.Nacks);
         Assert.Equal(rejected.Nonce, type.LastNack!.Nonce);
         Assert.Equal(rejected.VersionInfo, type.LastNack.RejectedVersion);
@@ -92,14 +96,19 @@ public class SotwStreamTests
 
         // A request that answers the first response (a stale nonce) and adds a name: ignored entirely.
         server.Snapshots.TryGetSnapshot("n1", out var current);
-        server.Snapshots.SetSnapshot("n1", current!.ToBuilder().Add(Fixtures.Cluster("other")).Add(Fixtures.Endpoints("other", 9)).Build());
+        server.Snapshots.SetSnapshot("n1", current!.ToBuilder().Add(Fixtures.Cluster("other")).Add(Fixtures.Endpoints("other", 9))
+            .Add(Fixtures.Cluster("third")).Add(Fixtures.Endpoints("third", 10)).Build());
         await client.SendAsync(TypeUrls.ClusterLoadAssignment, ["hello-cluster", "other"], first.VersionInfo, first.Nonce);
-        Assert.True(await client.NothingWithinAsync(TimeSpan.FromMilliseconds(300)), "a stale request must not cause a response");
+        // Then a request for listeners, which go after endpoints in ADS order: a response to the stale request
+        // (endpoints with "other") would be sent before the listeners. So the next response shows it, with no quiet window.
+        await client.SendAsync(TypeUrls.Listener, withNode: false);
+        Assert.Equal(TypeUrls.Listener, (await client.NextAsync("listeners, and nothing for the stale request before them")).TypeUrl);
 
-        // The same request with the current nonce is answered with what the new name adds.
-        await client.SendAsync(TypeUrls.ClusterLoadAssignment, ["hello-cluster", "other"], second.VersionInfo, second.Nonce);
-        var third = await client.NextAsync("the newly requested endpoints");
-        Assert.Equal(["other"], Names<Envoy.Config.Endpoint.V3.ClusterLoadAssignment>(third));
+        // A request with the current nonce that names a different new resource is answered with just that one.
+        await client.SendAsync(TypeUrls.ClusterLoadAssignment, ["hello-cluster", "third"], second.VersionInfo, second.Nonce);
+        var third = await client.NextAsync("the endpoints the current request adds");
+        Assert.Equal(["third"], Names<Envoy.Config.Endpoint.V3.ClusterLoadAssignment>(third));
+        Assert.Equal(3, server.Status.GetStreams().Single().Types.Single(t => t.TypeUrl == TypeUrls.ClusterLoadAssignment).ResponsesSent);
     }
 
     [Fact]

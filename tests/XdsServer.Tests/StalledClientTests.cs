@@ -13,7 +13,7 @@ public class StalledClientTests
 {
     /// <summary>100 clusters of ~4 KB each: a CDS response (~400 KB) is far beyond HTTP/2 flow-control
     /// windows, so a client that does not read blocks the server's write.</summary>
-    private static Snapshot BigClusters(int generation)
+    internal static Snapshot BigClusters(int generation)
     {
         var builder = Snapshot.CreateBuilder();
         for (var i = 0; i < 100; i++)

@@ -65,6 +65,7 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
     {
         _writer = responses;
         var opened = false;
+        Task? reader = null;
         IDisposable? tracking = null;
         var reason = "client closed";
         try
@@ -110,7 +111,7 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
                 _ = KeepAuthorizedAsync(authorization);
             }
 
-            _ = ReadAsync(requests);
+            reader = ReadAsync(requests);
             await HandleAsync(first).ConfigureAwait(false);
             await LoopAsync().ConfigureAwait(false);
         }
@@ -144,6 +145,13 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
         {
             _inbox.Writer.TryComplete();
             await _ended.CancelAsync().ConfigureAwait(false);
+            if (reader is not null)
+            {
+                // The reader must be done before the handler returns: Kestrel reuses the request's body reader for
+                // the connection's next call, and a read left running would fail that call ("Error reading message").
+                await reader.ConfigureAwait(false);
+            }
+
             lock (_statusGate)
             {
                 foreach (var slot in _slotsInOrder)
@@ -437,10 +445,12 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
     {
         try
         {
-            while (await requests.MoveNext(Cancellation).ConfigureAwait(false))
+            // _ended: cancelled when the stream ends for any reason (the call's own token included), so the reader stops.
+            var ended = _ended.Token;
+            while (await requests.MoveNext(ended).ConfigureAwait(false))
             {
                 // Back-pressure: at most MaxQueuedRequestsPerStream requests wait for the loop.
-                await _readCredits.WaitAsync(Cancellation).ConfigureAwait(false);
+                await _readCredits.WaitAsync(ended).ConfigureAwait(false);
                 _inbox.Writer.TryWrite(requests.Current);
             }
 
