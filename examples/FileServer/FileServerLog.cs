@@ -1,6 +1,6 @@
 namespace FileServer;
 
-/// <summary>Log messages of the FileServer example (event ids 2150–2159, inside the file source's 2100–2199).</summary>
+/// <summary>Log messages of the FileServer example (event ids 2150–2199; the file source has 2100–2149).</summary>
 internal static partial class FileServerLog
 {
     [LoggerMessage(2150, LogLevel.Information, "Listening on {Url}: {Serves}")]

@@ -167,8 +167,21 @@ public sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyLis
                     return false;
                 }
 
-                // The flags: --in-cluster, --allow-insecure-transport, and --help (answered above).
-                ref var flag = ref name == "--in-cluster" ? ref inCluster : ref allowInsecure;
+                // The flags: --in-cluster, --allow-insecure-transport, and --help (answered above). Each is named: a
+                // flag added to the table without a case here is refused, never taken for another.
+                ref var flag = ref inCluster;
+                switch (name)
+                {
+                    case "--in-cluster":
+                        break;
+                    case "--allow-insecure-transport":
+                        flag = ref allowInsecure;
+                        break;
+                    default:
+                        error = $"{name} is a flag this parser does not handle";
+                        return false;
+                }
+
                 if (flag)
                 {
                     error = $"{name} is given twice";

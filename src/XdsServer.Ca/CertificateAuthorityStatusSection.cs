@@ -6,7 +6,8 @@ namespace XdsServer.Ca;
 /// The "Certificate authority" section of the status page (<c>app.MapXdsStatusPage()</c>), registered by
 /// <c>AddCertificateAuthority</c>: the trust domain, the root (subject, expiry), the signing certificate when it is an
 /// intermediate, the roots still trusted during a rotation's overlap, and — with <c>AddWorkloadSecrets</c> — the
-/// identities held and renewed, each with its certificate's expiry. Public certificate facts only: no key, no PEM.
+/// identities held and renewed, each with its certificate's expiry. No key and no PEM; it does name where the root is kept (a folder path)
+/// and the text of a failed renewal, which is why the page answers local callers unless its hook says otherwise.
 /// </summary>
 internal sealed class CertificateAuthorityStatusSection(RotatingCertificateAuthority authority, CertificateAuthorityHostOptions options,
     TimeProvider time, IServiceProvider services) : IXdsStatusSection

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace XdsServer.Files;
 
-/// <summary>Log messages of the file resource source. Event ids 2100–2199.</summary>
+/// <summary>Log messages of the file resource source. Event ids 2100–2149 (2150–2199 are the FileServer example's).</summary>
 internal static partial class FileResourceLog
 {
     [LoggerMessage(2100, LogLevel.Information, "Loaded {Count} resource(s) from {Files} file(s) in '{Directory}' for group '{Group}': {Snapshot}")]

@@ -46,6 +46,7 @@ public static class XdsServerServiceCollectionExtensions
         // so two hosts in one process keep their own instruments.
         services.AddMetrics();
         services.TryAddSingleton(sp => new XdsMetrics(sp.GetRequiredService<IMeterFactory>()));
+        services.TryAddSingleton<OperatorResources>();
         services.TryAddSingleton<CacheRoutes>();
         services.TryAddSingleton<StreamRegistry>();
         services.TryAddSingleton<IXdsStatus>(sp => sp.GetRequiredService<StreamRegistry>());

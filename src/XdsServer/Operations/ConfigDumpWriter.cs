@@ -34,7 +34,10 @@ internal static class ConfigDumpWriter
         {
             foreach (var entry in config.GenericXdsConfigs)
             {
-                resources[(entry.TypeUrl, entry.Name)] = entry;
+                if (entry.Name.Length > 0) // a type-level entry (no name) is the type's state, not a resource
+                {
+                    resources[(entry.TypeUrl, entry.Name)] = Printable(entry);
+                }
             }
         }
 
@@ -167,6 +170,30 @@ internal static class ConfigDumpWriter
         }
 
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    /// <summary>The entry as it can be printed: a payload that holds an <c>Any</c> of a type this process does not know
+    /// (a custom extension set in code) cannot be written as JSON, so that one resource is shown without its payload
+    /// and with an error saying why, instead of failing the whole dump.</summary>
+    private static GenericXdsConfig Printable(GenericXdsConfig entry)
+    {
+        if (entry.XdsConfig is null)
+        {
+            return entry;
+        }
+
+        try
+        {
+            _ = Formatter.Format(entry.XdsConfig);
+            return entry;
+        }
+        catch (InvalidOperationException e)
+        {
+            var shown = entry.Clone();
+            shown.XdsConfig = null;
+            shown.ErrorState ??= new Envoy.Admin.V3.UpdateFailureState { Details = "not shown: " + e.Message };
+            return shown;
+        }
     }
 
     /// <summary>An enum value's name in the .proto file (<c>DOES_NOT_EXIST</c>), as proto3 JSON writes it.</summary>

@@ -41,7 +41,15 @@ public static class XdsOperatorEndpointRouteBuilderExtensions
         var time = services.GetService<TimeProvider>() ?? TimeProvider.System;
         var history = new PushHistory(options.PushHistoryInterval, options.PushHistoryLength, time,
             services.GetService<System.Diagnostics.Metrics.IMeterFactory>());
-        services.GetService<IHostApplicationLifetime>()?.ApplicationStopped.Register(history.Dispose);
+        if (services.GetService<OperatorResources>() is { } owner)
+        {
+            owner.Own(history); // disposed with the container, started or not
+        }
+        else
+        {
+            services.GetService<IHostApplicationLifetime>()?.ApplicationStopped.Register(history.Dispose);
+        }
+
         var renderer = new StatusPageRenderer(options, history);
 
         return endpoints.MapGet("/", async (HttpContext http) =>

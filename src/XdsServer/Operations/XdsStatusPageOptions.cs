@@ -14,8 +14,9 @@ public sealed class XdsStatusPageOptions
     /// <summary>
     /// Decides whether a caller may read the page: returns null to allow, or the reason for refusing (sent back with
     /// 403 and nothing else). Default <see cref="LoopbackOnly"/>. The page tells who runs what where (node ids,
-    /// addresses, versions), so widen it only with a real check: a client certificate, a token, or an ASP.NET Core
-    /// authorization policy on the endpoint (<c>.RequireAuthorization(...)</c>, which runs before this hook).
+    /// addresses, versions), so widen it only by replacing this hook with a real check (a client certificate, a token).
+    /// An ASP.NET Core authorization policy on the endpoint (<c>.RequireAuthorization(...)</c>) runs before this hook
+    /// and can only narrow who gets in: a caller it admits is still refused by the default hook.
     /// </summary>
     public Func<HttpContext, CancellationToken, ValueTask<string?>> Authorize { get; set; } = LoopbackOnly;
 

@@ -87,7 +87,7 @@ public sealed class RegistryDebugTests : IDisposable
         await proxy.SendAsync(TypeUrls.Cluster);
         await proxy.AckAsync(await proxy.NextAsync("clusters"));
         var id = TestNodes.Sidecar().Id;
-        await Eventually.TrueAsync(() => http.GetStringAsync("/debug/syncz").GetAwaiter().GetResult().Contains("SYNCED", StringComparison.Ordinal),
+        await Eventually.TrueAsync(async () => (await http.GetStringAsync("/debug/syncz")).Contains("SYNCED", StringComparison.Ordinal),
             "the ACK in /debug/syncz");
         using (var dump = JsonDocument.Parse(await http.GetStringAsync("/debug/config_dump?proxyID=" + Uri.EscapeDataString(id))))
         {

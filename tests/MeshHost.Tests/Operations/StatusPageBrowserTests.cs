@@ -70,7 +70,7 @@ public sealed partial class StatusPageBrowserTests(ITestOutputHelper log) : IDis
         await bad.SendAsync(TypeUrls.Listener, version: "", nonce: listeners.Nonce, error: "listener rejected by the test", withNode: false);
 
         using var http = new HttpClient { BaseAddress = host.Http, Timeout = TimeSpan.FromSeconds(10) };
-        await Eventually.TrueAsync(() => http.GetStringAsync("/debug/syncz").GetAwaiter().GetResult().Contains("STALE", StringComparison.Ordinal),
+        await Eventually.TrueAsync(async () => (await http.GetStringAsync("/debug/syncz")).Contains("STALE", StringComparison.Ordinal),
             "the NACK in /debug/syncz");
         var url = new Uri(host.Http, "/").ToString();
 

@@ -23,7 +23,7 @@ public sealed class FileServerOperatorTests
 
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(10) };
         string syncz = string.Empty;
-        await Eventually.TrueAsync(() => (syncz = http.GetStringAsync("/debug/syncz").GetAwaiter().GetResult()).Contains("SYNCED", StringComparison.Ordinal),
+        await Eventually.TrueAsync(async () => (syncz = await http.GetStringAsync("/debug/syncz")).Contains("SYNCED", StringComparison.Ordinal),
             "the ACK in /debug/syncz");
         using (var json = JsonDocument.Parse(syncz))
         {

@@ -181,6 +181,37 @@ public sealed class OperatorEndpointTests
             .Build();
     }
 
+    /// <summary>A resource whose payload holds an <c>Any</c> of a type this process does not know (a custom extension
+    /// set in code) cannot be printed as JSON: the dump still answers, shows that resource without its payload and
+    /// says why, and prints the others whole.</summary>
+    [Fact]
+    public async Task Config_dump_survives_a_resource_holding_an_unknown_any()
+    {
+        await using var server = await StartAsync();
+        var custom = Fixtures.Cluster("custom");
+        custom.TypedExtensionProtocolOptions.Add("example.custom", new Google.Protobuf.WellKnownTypes.Any
+        {
+            TypeUrl = "type.googleapis.com/example.NotCompiledHere",
+            Value = Google.Protobuf.ByteString.CopyFromUtf8("\n\u0001x"),
+        });
+        server.Snapshots.SetSnapshot("custom-node", XdsServer.Cache.Snapshot.CreateBuilder()
+            .Add(custom, Fixtures.Cluster("plain"), Fixtures.Endpoints("custom", 8080), Fixtures.Endpoints("plain", 8080)).Build());
+        await using var client = XdsProtocolClient.Sotw(server.Address, "custom-node");
+        await client.SendAsync(TypeUrls.Cluster);
+        await client.AckAsync(await client.NextAsync("clusters"));
+
+        using var http = Http(server);
+        var dump = await Eventually200Async(http, "/debug/config_dump?proxyID=custom-node", json => json.Contains("ACKED", StringComparison.Ordinal));
+        using var json = JsonDocument.Parse(dump);
+        var byName = json.RootElement.GetProperty("configs")[0].GetProperty("dynamic_active_clusters").EnumerateArray().ToList();
+        Assert.Equal(2, byName.Count);
+        var plain = Assert.Single(byName, c => c.TryGetProperty("cluster", out var cl) && cl.GetProperty("name").GetString() == "plain");
+        Assert.False(plain.TryGetProperty("error_state", out _));
+        var shown = Assert.Single(byName, c => !c.TryGetProperty("cluster", out _));
+        Assert.StartsWith("not shown: ", shown.GetProperty("error_state").GetProperty("details").GetString(), StringComparison.Ordinal);
+        Assert.Contains("example.NotCompiledHere", shown.GetProperty("error_state").GetProperty("details").GetString(), StringComparison.Ordinal);
+    }
+
     /// <summary>Clusters ACKed, the secret ACKed, the listener NACKed.</summary>
     private static async Task ConnectAsync(XdsProtocolClient client)
     {
@@ -232,11 +263,11 @@ public sealed class OperatorEndpointTests
     private static async Task<string> Eventually200Async(HttpClient http, string path, Func<string, bool> until)
     {
         var last = string.Empty;
-        await Eventually.TrueAsync(() =>
+        await Eventually.TrueAsync(async () =>
         {
-            last = http.GetStringAsync(path).GetAwaiter().GetResult();
+            last = await http.GetStringAsync(path);
             return until(last);
-        }, $"{path} shows the NACK");
+        }, $"{path} shows the expected state");
         return last;
     }
 
