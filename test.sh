@@ -136,6 +136,23 @@ nack_self_test() {
 }
 stage "XdsLoad nack self-test" nack_self_test
 
+# And a lost update: in the drop self-test every other proxy ACKs the update but keeps its old resources, so the
+# held-resource check (each proxy's resources against what the server published) has to fail, naming those 10.
+drop_self_test() {
+  local drop_out
+  if drop_out=$(dotnet run -c Release --no-build --project benchmarks/XdsLoad -- --scenario drop --protocol sotw 2>&1); then
+    echo "$drop_out"
+    echo "test.sh: XdsLoad --check passed a run in which proxies kept resources the server had replaced"
+    return 1
+  fi
+  if ! grep -q "check: FAILED: held resources after updates: 10/20 proxies differ from what the server published" <<<"$drop_out"; then
+    echo "$drop_out"
+    echo "test.sh: the XdsLoad drop self-test failed for another reason than the dropped update"
+    return 1
+  fi
+}
+stage "XdsLoad drop self-test" drop_self_test
+
 # The MeshHost mode at a tiny size (20 sidecars of a 10-service mesh, one endpoint, VirtualService and new-service
 # change each): every proxy that must receive a change converges, none NACKs (a correctness check, not a timing check).
 for protocol in sotw delta; do

@@ -25,6 +25,25 @@ internal sealed record UpdateResult(int Generation, long SetTimestamp, long Time
 /// <summary>Answer of <c>GET /stats</c>.</summary>
 internal sealed record StatsResult(string Mode, long Acks, long Nacks, string? LastNackError, int OpenStreams);
 
+/// <summary>One published resource in <c>GET /published</c>: the version a delta response carries for it and a digest
+/// of its bytes (the first 8 bytes of the SHA-256 of the serialized resource, lower-case hex), which a SotW client can
+/// compute from what it received.</summary>
+internal sealed record PublishedResource(string Version, string Digest);
+
+/// <summary>Answer of <c>GET /published</c>: per type URL, every resource of the current snapshot by name.</summary>
+internal sealed record PublishedResult(int Generation, Dictionary<string, Dictionary<string, PublishedResource>> Types)
+{
+    public static PublishedResult Of(XdsServer.Cache.Snapshot snapshot, int generation) => new(
+        generation,
+        snapshot.ResourceSets.ToDictionary(
+            s => s.TypeUrl,
+            s => s.ToDictionary(r => r.Name, r => new PublishedResource(r.Version, Digest(r.Packed.Value.Span)), StringComparer.Ordinal),
+            StringComparer.Ordinal));
+
+    public static string Digest(ReadOnlySpan<byte> bytes) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)[..8]);
+}
+
 /// <summary>What the control API drives: the XdsServer snapshot cache or the floor service.</summary>
 internal interface IMeshTarget
 {
@@ -33,4 +52,7 @@ internal interface IMeshTarget
     UpdateResult Update(UpdateRequest request);
 
     StatsResult Stats();
+
+    /// <summary>The resources of the current snapshot (what every proxy must hold once it has converged).</summary>
+    PublishedResult Published();
 }

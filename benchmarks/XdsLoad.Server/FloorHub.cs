@@ -58,6 +58,14 @@ internal sealed class FloorHub : IMeshTarget
         }
     }
 
+    public PublishedResult Published()
+    {
+        lock (_gate)
+        {
+            return _current is null || _model is null ? throw new InvalidOperationException("POST /setup first") : PublishedResult.Of(_current, _model.Generation);
+        }
+    }
+
     public StatsResult Stats() => new("floor", 0, 0, null, _streams.Count);
 
     public FloorStream Open(bool delta)

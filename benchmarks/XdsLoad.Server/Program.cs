@@ -1,7 +1,7 @@
 // XdsLoad.Server: the host that benchmarks/XdsLoad measures. gRPC (HTTP/2 cleartext) on one loopback port:
 // XdsServer with a SnapshotCache in which every node maps to one group ("mesh": one shared snapshot, no
 // scoping), or with --floor a minimal ADS service that only writes prebuilt messages. A control API (HTTP/1.1
-// JSON) on a second port: POST /setup, POST /update, GET /stats. Port 0 (the default) lets the system choose;
+// JSON) on a second port: POST /setup, POST /update, GET /stats, GET /published. Port 0 (the default) lets the system choose;
 // the bound ports are printed as one line "XDSLOAD-READY grpc=<url> control=<url>".
 //
 //   dotnet benchmarks/XdsLoad.Server/bin/Release/net10.0/XdsLoad.Server.dll [--grpc-port N] [--control-port N] [--floor]
@@ -99,6 +99,17 @@ app.MapPost("/update", (UpdateRequest request, IMeshTarget target) =>
     }
 });
 app.MapGet("/stats", (IMeshTarget target) => target.Stats());
+app.MapGet("/published", (IMeshTarget target) =>
+{
+    try
+    {
+        return Results.Ok(target.Published());
+    }
+    catch (InvalidOperationException e)
+    {
+        return Results.BadRequest(e.Message);
+    }
+});
 
 await app.StartAsync();
 // Ctrl+C and SIGTERM stop the host (the default console lifetime); WaitForShutdownAsync then returns.

@@ -41,6 +41,14 @@ internal sealed class SnapshotTarget(SnapshotCache cache, AckCounter counter) : 
         }
     }
 
+    public PublishedResult Published()
+    {
+        lock (_gate)
+        {
+            return _current is null || _model is null ? throw new InvalidOperationException("POST /setup first") : PublishedResult.Of(_current, _model.Generation);
+        }
+    }
+
     public StatsResult Stats() => new("xds", counter.Acks, counter.Nacks, counter.LastNackError, counter.OpenStreams);
 
     internal static Snapshot Next(MeshModel model, Snapshot current, UpdateRequest request) => request.Kind switch

@@ -66,6 +66,7 @@ internal sealed class DeltaProxy(int index, ProxyFleet fleet) : SimulatedProxy(i
             var held = _held[t];
             var probe = Fleet.Probe;
             ChangeProbe? hit = null;
+            var changes = false;
             foreach (var resource in response.Resources)
             {
                 if (probe is not null && probe.Type == t && probe.MatchesDelta(resource.Name, resource.Version, resource.Resource_))
@@ -77,16 +78,31 @@ internal sealed class DeltaProxy(int index, ProxyFleet fleet) : SimulatedProxy(i
                 var version = Fleet.Catalog.Intern(resource.Version);
                 if (held.TryGetValue(name, out var had) && ReferenceEquals(had, version))
                 {
-                    // "Send a resource only when its version differs from what the client has."
+                    // "Send a resource only when its version differs from what the client has": any resend of a
+                    // held version is redundant (also right after a reconnect, which told the server what is held).
                     Fleet.Redundant();
                 }
-
-                held[name] = version;
+                else
+                {
+                    changes = true;
+                }
             }
 
-            foreach (var removed in response.RemovedResources)
+            changes |= response.RemovedResources.Any(held.ContainsKey);
+            if (!changes || ApplyChange())
             {
-                held.Remove(removed);
+                lock (held)
+                {
+                    foreach (var resource in response.Resources)
+                    {
+                        held[Fleet.Catalog.Intern(resource.Name)] = Fleet.Catalog.Intern(resource.Version);
+                    }
+
+                    foreach (var removed in response.RemovedResources)
+                    {
+                        held.Remove(removed);
+                    }
+                }
             }
 
             Accept(t, response.SystemVersionInfo, Now(), hit);
@@ -115,6 +131,17 @@ internal sealed class DeltaProxy(int index, ProxyFleet fleet) : SimulatedProxy(i
     public override bool Subscribes(int type, string name) => Volatile.Read(ref _subscribed[type]).Contains(name);
 
     public override int SubscribedCount(int type) => Volatile.Read(ref _subscribed[type]).Count;
+
+    public override IReadOnlyDictionary<string, string> HeldResources(int type)
+    {
+        var held = _held[type];
+        lock (held)
+        {
+            return new Dictionary<string, string>(held, StringComparer.Ordinal);
+        }
+    }
+
+    public override bool HeldAsDigests => false;
 
     /// <summary>Validates a response without parsing EDS/RDS bodies; CDS/LDS bodies go through the shared cache.</summary>
     private string? Check(int type, DeltaDiscoveryResponse response)
@@ -157,9 +184,12 @@ internal sealed class DeltaProxy(int index, ProxyFleet fleet) : SimulatedProxy(i
             return;
         }
 
-        foreach (var name in request.ResourceNamesUnsubscribe)
+        lock (_held[child])
         {
-            _held[child].Remove(name);
+            foreach (var name in request.ResourceNamesUnsubscribe)
+            {
+                _held[child].Remove(name);
+            }
         }
 
         Volatile.Write(ref _subscribed[child], wanted);

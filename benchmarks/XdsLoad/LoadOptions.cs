@@ -10,6 +10,8 @@ internal sealed record LoadOptions
           --scenario S             mesh-10k | churn | full-change | stalled | reconnect | floor | ci   (default churn)
                                    meshhost: the same as --server meshhost (below)
                                    nack: self-test, one update every proxy must NACK (so --check must fail)
+                                   drop: self-test, every other proxy ACKs one update but keeps its old resources
+                                         (so the held-resource check of --check must fail)
           --proxies N              simulated proxies (default: 10000 for mesh-10k, 200 for ci, else 1000)
           --protocol P             sotw | delta (default sotw)
           --updates K              churn updates (default 60; ci 5; stalled 10)
@@ -21,7 +23,9 @@ internal sealed record LoadOptions
           --timeout T              how long to wait for convergence after the last change (default 60s)
           --json FILE              also write the report as JSON
           --max-server-rss MIB     stop waiting for the initial sync when the server's RSS passes this (default 12000)
-          --check                  exit 1 if a proxy fails to converge or any NACK is seen (implied by ci)
+          --check                  exit 1 if a proxy fails to converge, any NACK is seen, a delta resource is re-sent
+                                   at the version held, or after a phase (initial sync, reconnect, updates) a proxy
+                                   does not hold exactly what the server publishes (implied by ci)
           --floor                  run against the floor server (implied by the floor scenario)
           --server-pid PID --server-url URL --control-url URL   attach to a running XdsLoad.Server
           --server-dll PATH        the XdsLoad.Server.dll to start (default: built alongside)
@@ -147,7 +151,7 @@ internal sealed record LoadOptions
             o = o with { Scenario = "meshhost", Server = "meshhost" };
         }
 
-        if (o.Scenario is not ("meshhost" or "mesh-10k" or "churn" or "full-change" or "stalled" or "reconnect" or "floor" or "ci" or "nack"))
+        if (o.Scenario is not ("meshhost" or "mesh-10k" or "churn" or "full-change" or "stalled" or "reconnect" or "floor" or "ci" or "nack" or "drop"))
         {
             throw new ArgumentException($"unknown scenario '{o.Scenario}'");
         }
@@ -165,12 +169,12 @@ internal sealed record LoadOptions
         var ci = o.Scenario == "ci";
         return o with
         {
-            Proxies = proxies ?? o.Scenario switch { "mesh-10k" => 10_000, "ci" => 200, "nack" => 20, _ => 1000 },
-            Updates = updates ?? o.Scenario switch { "meshhost" => 3, "ci" => 5, "stalled" => 10, "reconnect" => 1, "full-change" => 1, "nack" => 1, "mesh-10k" => 0, _ => 60 },
+            Proxies = proxies ?? o.Scenario switch { "mesh-10k" => 10_000, "ci" => 200, "nack" or "drop" => 20, _ => 1000 },
+            Updates = updates ?? o.Scenario switch { "meshhost" => 3, "ci" => 5, "stalled" => 10, "reconnect" => 1, "full-change" => 1, "nack" or "drop" => 1, "mesh-10k" => 0, _ => 60 },
             Interval = interval ?? (ci ? TimeSpan.FromMilliseconds(200) : TimeSpan.FromSeconds(1)),
-            Timeout = o.Scenario == "nack" && o.Timeout == TimeSpan.FromSeconds(60) ? TimeSpan.FromSeconds(3)
+            Timeout = o.Scenario is "nack" or "drop" && o.Timeout == TimeSpan.FromSeconds(60) ? TimeSpan.FromSeconds(3)
                 : ci && o.Timeout == TimeSpan.FromSeconds(60) ? TimeSpan.FromSeconds(20) : o.Timeout,
-            Check = o.Check || ci || o.Scenario == "nack",
+            Check = o.Check || ci || o.Scenario is "nack" or "drop",
             Floor = o.Floor || o.Scenario == "floor",
             StreamsPerConnection = Math.Max(1, o.StreamsPerConnection),
         };

@@ -97,6 +97,9 @@ internal sealed record LoadReport
 
     public List<string> Failures { get; } = [];
 
+    /// <summary>Phases after which every proxy held exactly what the server published (<c>--check</c>).</summary>
+    public List<string> HeldChecks { get; } = [];
+
     /// <summary>MeshHost mode: the generated mesh, in words.</summary>
     public string? Mesh { get; set; }
 
@@ -191,6 +194,11 @@ internal sealed record LoadReport
         if (RedundantResends is { } redundant)
         {
             s.AppendLine(c, $"delta resources re-sent at a version the proxy held: {redundant}");
+        }
+
+        if (HeldChecks.Count > 0)
+        {
+            s.AppendLine(c, $"held resources equal what the server published after {string.Join(", ", HeldChecks)}");
         }
 
         s.AppendLine(Scenario == "meshhost"

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Security.Cryptography;
 using Envoy.Config.Listener.V3;
 using Envoy.Extensions.Filters.Network.HttpConnectionManager.V3;
 using Google.Protobuf;
@@ -34,6 +35,13 @@ internal static class XdsType
 /// names, RDS route configuration names), or why it rejects the response.</summary>
 internal sealed record Derived(string[] Names, string? Error);
 
+/// <summary>What a SotW proxy holds of one type: resource name → digest of its bytes (<see cref="ResourceCatalog.Digest"/>).
+/// Immutable and shared by every proxy that went through the same responses (see <see cref="ResourceCatalog.SotwHeld"/>).</summary>
+internal sealed class HeldSet(Dictionary<string, string> digests)
+{
+    public IReadOnlyDictionary<string, string> Digests { get; } = digests;
+}
+
 /// <summary>
 /// Work shared by every simulated proxy, so that 10,000 of them cost the load tool about what one does: CDS and
 /// LDS bodies are parsed once per (type, version) (SotW) or per (name, version) (delta); names and versions are
@@ -45,6 +53,63 @@ internal sealed class ResourceCatalog
     private readonly ConcurrentDictionary<(int Type, string Version), Lazy<Derived>> _sotw = new();
     private readonly ConcurrentDictionary<(int Type, string Name, string Version), Lazy<Derived>> _delta = new();
     private readonly ConcurrentDictionary<string, string> _strings = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(HeldSet? Old, int Type, string Version, int Count, long Bytes, int Prefixes), Lazy<HeldSet>> _held = new();
+
+    /// <summary>The digest both sides compare (XdsLoad.Server's <c>GET /published</c> computes the same): the first
+    /// 8 bytes of the SHA-256 of a resource's serialized bytes, lower-case hex.</summary>
+    public static string Digest(ReadOnlySpan<byte> bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes)[..8]);
+
+    /// <summary>
+    /// What a SotW proxy holds after accepting <paramref name="resources"/> (at <paramref name="version"/>) on top of
+    /// <paramref name="old"/>: Cluster and Listener responses carry the full state and replace it; Endpoint and Route
+    /// responses carry the resources they carry, which replace the held ones of the same name. The result is shared:
+    /// a transition is computed (names parsed, bytes hashed) once per old set and response, the response identified by
+    /// its type, version, resource count, total size and the leading bytes (where the name is) of each resource, so
+    /// 10,000 proxies cost about one set per distinct state, not a copy each.
+    /// </summary>
+    public HeldSet SotwHeld(HeldSet? old, int type, string version, RepeatedField<Any> resources)
+    {
+        long bytes = 0;
+        var prefixes = new HashCode();
+        foreach (var any in resources)
+        {
+            var value = any.Value.Span;
+            bytes += value.Length;
+            prefixes.AddBytes(value[..Math.Min(value.Length, 48)]);
+        }
+
+        var key = (type is XdsType.Cluster or XdsType.Listener ? null : old, type, version, resources.Count, bytes, prefixes.ToHashCode());
+        return _held.GetOrAdd(key, k => new Lazy<HeldSet>(() =>
+        {
+            var digests = k.Old is null
+                ? new Dictionary<string, string>(StringComparer.Ordinal)
+                : new Dictionary<string, string>((Dictionary<string, string>)k.Old.Digests, StringComparer.Ordinal);
+            foreach (var any in resources)
+            {
+                digests[Intern(NameOf(k.Type, any))] = Digest(any.Value.Span);
+            }
+
+            return new HeldSet(digests);
+        })).Value;
+    }
+
+    private static string NameOf(int type, Any any)
+    {
+        try
+        {
+            return type switch
+            {
+                XdsType.Cluster => ClusterProto.Parser.ParseFrom(any.Value).Name,
+                XdsType.Endpoint => Envoy.Config.Endpoint.V3.ClusterLoadAssignment.Parser.ParseFrom(any.Value).ClusterName,
+                XdsType.Listener => Listener.Parser.ParseFrom(any.Value).Name,
+                _ => Envoy.Config.Route.V3.RouteConfiguration.Parser.ParseFrom(any.Value).Name,
+            };
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            return $"(unparsable {XdsType.ShortNames[type]} resource)";
+        }
+    }
 
     public string Intern(string value) => _strings.GetOrAdd(value, value);
 

@@ -49,14 +49,26 @@ internal static class ScenarioRunner
         }
 
         await InitialSyncAsync(o, fleet, monitor, report).ConfigureAwait(false);
+        await CheckHeldAsync(o, "initial sync", fleet.Proxies, server, report).ConfigureAwait(false);
         if (o.Scenario == "reconnect")
         {
             await ReconnectAsync(o, server, fleet, monitor, report).ConfigureAwait(false);
+            await CheckHeldAsync(o, "reconnect", fleet.Proxies, server, report).ConfigureAwait(false);
         }
 
         if (o.Updates > 0 && report.Synced > 0)
         {
+            if (o.Scenario == "drop")
+            {
+                // Self-test: every other proxy ACKs the update but keeps its old resources, so the check must fail.
+                for (var i = 0; i < fleet.Proxies.Length; i += 2)
+                {
+                    fleet.Proxies[i].DropNextChange = true;
+                }
+            }
+
             await UpdatesAsync(o, server, fleet, monitor, setup, report).ConfigureAwait(false);
+            await CheckHeldAsync(o, "updates", [.. fleet.Proxies.Where(p => !p.StallAfterSync)], server, report).ConfigureAwait(false);
         }
 
         var stats = await server.StatsAsync().ConfigureAwait(false);
@@ -76,6 +88,11 @@ internal static class ScenarioRunner
             report.Failures.Add($"NACKs: {report.ClientNacks} by proxies, {report.ServerNacks} seen by the server");
         }
 
+        if (o.IsDelta && fleet.RedundantResends > 0)
+        {
+            report.Failures.Add($"redundant delta resends: {fleet.RedundantResends} resources re-sent at the version the proxy held");
+        }
+
         if (report.StreamErrors > 0 && o.Scenario != "stalled")
         {
             report.Failures.Add($"{report.StreamErrors} streams failed");
@@ -83,6 +100,27 @@ internal static class ScenarioRunner
 
         await fleet.StopAsync().ConfigureAwait(false);
         return report;
+    }
+
+    /// <summary>With <c>--check</c>, after a phase whose proxies all converged: every proxy must hold what the
+    /// server publishes (<see cref="HeldCheck"/>), else the run fails.</summary>
+    private static async Task CheckHeldAsync(LoadOptions o, string phase, SimulatedProxy[] proxies, ServerHandle server, LoadReport report)
+    {
+        if (!o.Check || report.Failures.Count > 0)
+        {
+            // Not asked for, or a proxy has not even ACKed the versions: that failure says it already.
+            return;
+        }
+
+        var failure = await HeldCheck.RunAsync(phase, proxies, server, o.Timeout).ConfigureAwait(false);
+        if (failure is null)
+        {
+            report.HeldChecks.Add($"{phase}: {proxies.Length} proxies");
+        }
+        else
+        {
+            report.Failures.Add(failure);
+        }
     }
 
     internal static async Task InitialSyncAsync(LoadOptions o, ProxyFleet fleet, ProcessMonitor monitor, LoadReport report)

@@ -16,6 +16,13 @@ internal sealed record UpdateResult(int Generation, long SetTimestamp, long Time
 /// <summary>Answer of the server's <c>GET /stats</c>.</summary>
 internal sealed record StatsResult(string Mode, long Acks, long Nacks, string? LastNackError, int OpenStreams);
 
+/// <summary>One resource of the server's <c>GET /published</c>: its delta version and the digest of its bytes
+/// (<see cref="ResourceCatalog.Digest"/>).</summary>
+internal sealed record PublishedResource(string Version, string Digest);
+
+/// <summary>Answer of the server's <c>GET /published</c>: per type URL, every resource it serves now, by name.</summary>
+internal sealed record PublishedResult(int Generation, Dictionary<string, Dictionary<string, PublishedResource>> Types);
+
 /// <summary>The XdsLoad.Server under test: started here (and stopped at the end) or attached to.</summary>
 internal sealed class ServerHandle : IAsyncDisposable
 {
@@ -107,6 +114,9 @@ internal sealed class ServerHandle : IAsyncDisposable
 
     public async Task<StatsResult> StatsAsync() =>
         (await _control.GetFromJsonAsync<StatsResult>(new Uri("/stats", UriKind.Relative), Json).ConfigureAwait(false))!;
+
+    public async Task<PublishedResult> PublishedAsync() =>
+        (await _control.GetFromJsonAsync<PublishedResult>(new Uri("/published", UriKind.Relative), Json).ConfigureAwait(false))!;
 
     private async Task<T> PostAsync<T>(string path, object body)
     {

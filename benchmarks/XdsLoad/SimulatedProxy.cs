@@ -24,6 +24,7 @@ internal abstract class SimulatedProxy(int index, ProxyFleet fleet)
     private long _responses;
     private ChangeProbe? _hitProbe;
     private long _hitAt;
+    private bool _dropNextChange;
 
     public int Index { get; } = index;
 
@@ -130,6 +131,35 @@ internal abstract class SimulatedProxy(int index, ProxyFleet fleet)
 
     /// <summary>How many resources of <paramref name="type"/> this proxy subscribes to by name.</summary>
     public abstract int SubscribedCount(int type);
+
+    /// <summary>What this proxy holds of <paramref name="type"/> now: name → digest of the bytes (SotW, where
+    /// versions are per type, not per resource) or name → resource version (delta); see <see cref="HeldAsDigests"/>.
+    /// A copy or an immutable set: safe to read while the proxy runs.</summary>
+    public abstract IReadOnlyDictionary<string, string> HeldResources(int type);
+
+    /// <summary>True: <see cref="HeldResources"/> holds digests; false: delta resource versions.</summary>
+    public abstract bool HeldAsDigests { get; }
+
+    /// <summary>Dropped-update self-test: the next response that would change what this proxy holds is ACKed but not
+    /// applied (the proxy keeps its old resources), as a client bug or a lost update would leave it.</summary>
+    public bool DropNextChange
+    {
+        get => Volatile.Read(ref _dropNextChange);
+        set => Volatile.Write(ref _dropNextChange, value);
+    }
+
+    /// <summary>Called when a response would change what is held: false (and the drop is used up) when it is to be
+    /// dropped.</summary>
+    protected bool ApplyChange()
+    {
+        if (!DropNextChange || !_synced)
+        {
+            return true;
+        }
+
+        DropNextChange = false;
+        return false;
+    }
 
     /// <summary>Counts a response read (bytes for the fleet, one for this proxy).</summary>
     protected void Received(int bytes)

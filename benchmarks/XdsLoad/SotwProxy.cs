@@ -7,6 +7,7 @@ internal sealed class SotwProxy(int index, ProxyFleet fleet) : SimulatedProxy(in
 {
     private readonly string[][] _names = [[], [], [], []];
     private readonly string?[] _nonces = new string?[XdsType.Count];
+    private readonly HeldSet?[] _held = new HeldSet?[XdsType.Count];
 
     protected override async Task RunStreamAsync(AggregatedDiscoveryService.AggregatedDiscoveryServiceClient client, bool resume,
         Action connected, CancellationToken cancel)
@@ -84,6 +85,12 @@ internal sealed class SotwProxy(int index, ProxyFleet fleet) : SimulatedProxy(in
 
             var probe = Fleet.Probe;
             var hit = probe is not null && probe.Type == t && probe.MatchesSotw(response.VersionInfo, response.Resources) ? probe : null;
+            var held = Fleet.Catalog.SotwHeld(Volatile.Read(ref _held[t]), t, response.VersionInfo, response.Resources);
+            if (!ReferenceEquals(held, _held[t]) && ApplyChange())
+            {
+                Volatile.Write(ref _held[t], held);
+            }
+
             Accept(t, response.VersionInfo, Now(), hit);
             _nonces[t] = response.Nonce;
             if (t == XdsType.Cluster && !SameNames(_names[XdsType.Endpoint], derived!.Names))
@@ -117,6 +124,11 @@ internal sealed class SotwProxy(int index, ProxyFleet fleet) : SimulatedProxy(in
         Array.BinarySearch(Volatile.Read(ref _names[type]), name, StringComparer.Ordinal) >= 0;
 
     public override int SubscribedCount(int type) => Volatile.Read(ref _names[type]).Length;
+
+    public override IReadOnlyDictionary<string, string> HeldResources(int type) =>
+        Volatile.Read(ref _held[type])?.Digests ?? new Dictionary<string, string>();
+
+    public override bool HeldAsDigests => true;
 
     private DiscoveryRequest Request(int type, string version, string? nonce)
     {
