@@ -39,17 +39,21 @@ public interface IConfigFetcher
 public interface ICache : IConfigWatcher, IConfigFetcher
 {
     /// <summary>
-    /// Says whether the cache serves <paramref name="typeUrl"/> to <paramref name="node"/>. The server asks before
-    /// every <see cref="IConfigWatcher.CreateWatch"/> and <see cref="IConfigFetcher.Fetch"/> and answers a type that
+    /// Says whether the cache serves <paramref name="typeUrl"/> to <paramref name="node"/>. The server asks once per
+    /// stream and type, before the type's first <see cref="IConfigWatcher.CreateWatch"/>, and before every
+    /// <see cref="IConfigFetcher.Fetch"/> of a REST or gRPC fetch, and answers a type that
     /// is not served with INVALID_ARGUMENT ("&lt;type URL&gt; is not served by this server"), so "not served" is the
     /// client's mistake and an exception from the cache is always the server's. Served does not mean the cache holds
     /// anything of the type yet: a watch for a served type the cache lacks waits until it has it.
     /// </summary>
-    /// <remarks>Must be cheap, must not block and should not throw (an exception counts as a fault of the cache).
+    /// <remarks>The server checks what a client sends (a known type URL; resource names: count, length, no empty
+    /// names, no control characters) before it asks the cache anything, so a cache need not reject client input and
+    /// none of its exceptions is taken as the client's mistake.
+    /// <para>Must be cheap, must not block and should not throw (an exception counts as a fault of the cache).
     /// The default answers true for every type, as caches written before this method behaved: a cache that serves
     /// only some types should override it, or a request for another type reaches
     /// <see cref="IConfigWatcher.CreateWatch"/> and whatever that throws ends the request as a server fault
-    /// (INTERNAL).</remarks>
+    /// (INTERNAL).</para></remarks>
     /// <param name="typeUrl">The type URL, such as <see cref="TypeUrls.Cluster"/>.</param>
     /// <param name="node">The node asking (a cache may route by node, as <see cref="MuxCache"/>'s classifier can).</param>
     /// <returns>True when the cache answers watches and fetches of the type for the node.</returns>

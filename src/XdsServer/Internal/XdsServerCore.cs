@@ -157,7 +157,9 @@ internal sealed class XdsServerCore
     /// <summary>
     /// An exception from the cache is the server's fault, never the client's, whatever its type: it is logged as an
     /// error with the exception, and the client gets INTERNAL with a message that says nothing of it (an exception's
-    /// text may carry the server's internals).
+    /// text may carry the server's internals). No cache call carries unchecked client input: the type is resolved
+    /// (<see cref="ResolveType"/>) and the names checked (<see cref="ValidateNames"/>) first, so a cache's
+    /// <see cref="ArgumentException"/> is a bug of the cache's or the server's, never bad input.
     /// </summary>
     /// <param name="streamId">The stream (or fetch) the cache failed for.</param>
     /// <param name="operation">The cache method that threw.</param>
