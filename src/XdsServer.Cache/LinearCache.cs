@@ -117,6 +117,12 @@ public sealed class LinearCache : ICache
         return watch;
     }
 
+    /// <summary>Serves its one type (<see cref="Type"/>), to every node.</summary>
+    /// <param name="typeUrl">The type URL asked for.</param>
+    /// <param name="node">The node asking (not used: a linear cache serves every node alike).</param>
+    /// <returns>True for <see cref="Type"/>'s URL only.</returns>
+    public bool Serves(string typeUrl, Node node) => string.Equals(typeUrl, Type.TypeUrl, StringComparison.Ordinal);
+
     /// <inheritdoc />
     public IDisposable TrackStream(Node node)
     {

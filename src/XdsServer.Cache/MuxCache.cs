@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Envoy.Config.Core.V3;
 using XdsServer.Cache.Internal;
 
@@ -44,6 +45,13 @@ public sealed class MuxCache : ICache
         return Route(request.TypeUrl, request.Node).Fetch(request);
     }
 
+    /// <summary>Serves a type when the cache the type (and node) routes to serves it; a type routed to no cache, with
+    /// no fallback, is not served.</summary>
+    /// <param name="typeUrl">The type URL asked for.</param>
+    /// <param name="node">The node asking (passed to the classifier).</param>
+    /// <returns>True when a routed cache serves the type to the node.</returns>
+    public bool Serves(string typeUrl, Node node) => TryRoute(typeUrl, node, out var cache, out _) && cache.Serves(typeUrl, node);
+
     /// <inheritdoc />
     public IDisposable TrackStream(Node node)
     {
@@ -57,15 +65,20 @@ public sealed class MuxCache : ICache
         });
     }
 
-    private ICache Route(string typeUrl, Node node)
+    /// <exception cref="ArgumentException">No cache serves the type (see <see cref="Serves"/>).</exception>
+    private ICache Route(string typeUrl, Node node) => TryRoute(typeUrl, node, out var cache, out var key)
+        ? cache
+        : throw new ArgumentException($"No cache serves type URL '{typeUrl}' (classified as '{key ?? "(none)"}').", nameof(typeUrl));
+
+    private bool TryRoute(string typeUrl, Node node, [NotNullWhen(true)] out ICache? cache, out string? key)
     {
-        var key = _classify(typeUrl, node);
-        if (key is not null && _caches.TryGetValue(key, out var cache))
+        key = _classify(typeUrl, node);
+        if (key is not null && _caches.TryGetValue(key, out cache))
         {
-            return cache;
+            return true;
         }
 
-        return _fallback ?? throw new ArgumentException(
-            $"No cache serves type URL '{typeUrl}' (classified as '{key ?? "(none)"}').", nameof(typeUrl));
+        cache = _fallback;
+        return cache is not null;
     }
 }

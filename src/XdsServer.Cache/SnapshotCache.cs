@@ -216,6 +216,13 @@ public sealed class SnapshotCache : ICache, IDisposable
         }
     }
 
+    /// <summary>Serves every type: a snapshot may hold any type, and a watch for a type the node's snapshot lacks
+    /// (or before the node has a snapshot) waits until a snapshot has it.</summary>
+    /// <param name="typeUrl">The type URL asked for (any).</param>
+    /// <param name="node">The node asking (any).</param>
+    /// <returns>Always true.</returns>
+    public bool Serves(string typeUrl, Node node) => true;
+
     /// <inheritdoc />
     public IDisposable TrackStream(Node node)
     {

@@ -119,6 +119,7 @@ public static class XdsServerEndpointRouteBuilderExtensions
             {
                 Grpc.Core.StatusCode.PermissionDenied => StatusCodes.Status403Forbidden,
                 Grpc.Core.StatusCode.ResourceExhausted => StatusCodes.Status413PayloadTooLarge,
+                Grpc.Core.StatusCode.Internal => StatusCodes.Status500InternalServerError, // a server fault, logged
                 _ => StatusCodes.Status400BadRequest,
             };
             await Problem(http, status, e.Status.Detail).ConfigureAwait(false);

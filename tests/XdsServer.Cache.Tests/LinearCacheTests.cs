@@ -69,6 +69,16 @@ public class LinearCacheTests
         Assert.Contains("serves " + TypeUrls.ClusterLoadAssignment, e.Message);
         Assert.Equal(FetchStatus.Ok, cache.Fetch(new FetchRequest(Fixtures.Node("n"), TypeUrls.ClusterLoadAssignment, [], "x")).Status);
     }
+
+    [Fact]
+    public void Serves_its_one_type_to_every_node()
+    {
+        ICache cache = new LinearCache(Eds);
+        Assert.True(cache.Serves(TypeUrls.ClusterLoadAssignment, Fixtures.Node("n")));
+        Assert.True(cache.Serves(TypeUrls.ClusterLoadAssignment, Fixtures.Node("another")));
+        Assert.False(cache.Serves(TypeUrls.Cluster, Fixtures.Node("n")));
+        Assert.False(cache.Serves(TypeUrls.ClusterLoadAssignment.ToUpperInvariant(), Fixtures.Node("n"))); // ordinal
+    }
 }
 
 public class MuxCacheTests
@@ -102,5 +112,56 @@ public class MuxCacheTests
         }
 
         Assert.Equal(0, endpoints.OpenStreams);
+    }
+
+    [Fact]
+    public void Serves_what_the_routed_cache_serves_and_nothing_unrouted_without_a_fallback()
+    {
+        var endpoints = new LinearCache(EnvoyResourceTypes.ClusterLoadAssignment);
+        var clusters = new LinearCache(EnvoyResourceTypes.Cluster);
+        var node = Fixtures.Node("n");
+        var mux = new MuxCache(new Dictionary<string, ICache>
+        {
+            [TypeUrls.ClusterLoadAssignment] = endpoints,
+            [TypeUrls.Listener] = clusters, // routed to a cache that does not serve it
+        });
+
+        Assert.True(mux.Serves(TypeUrls.ClusterLoadAssignment, node));
+        Assert.False(mux.Serves(TypeUrls.Listener, node)); // routed, but the cache says no
+        Assert.False(mux.Serves(TypeUrls.Cluster, node)); // routed nowhere, no fallback
+
+        using var snapshots = new SnapshotCache();
+        var withFallback = new MuxCache(new Dictionary<string, ICache> { [TypeUrls.ClusterLoadAssignment] = endpoints }, snapshots);
+        Assert.True(withFallback.Serves(TypeUrls.Cluster, node));
+        Assert.True(withFallback.Serves("type.googleapis.com/example.Custom", node)); // a snapshot cache serves every type
+    }
+
+    [Fact]
+    public void A_classifier_decides_per_node()
+    {
+        var secrets = new LinearCache(EnvoyResourceTypes.Secret);
+        var mux = new MuxCache((typeUrl, node) => node.Id.StartsWith("gateway", StringComparison.Ordinal) ? typeUrl : null,
+            new Dictionary<string, ICache> { [TypeUrls.Secret] = secrets });
+
+        Assert.True(mux.Serves(TypeUrls.Secret, Fixtures.Node("gateway-1")));
+        Assert.False(mux.Serves(TypeUrls.Secret, Fixtures.Node("sidecar-1")));
+    }
+
+    [Fact]
+    public void A_cache_that_does_not_say_serves_every_type()
+    {
+        ICache cache = new SaysNothing();
+        Assert.True(cache.Serves(TypeUrls.Listener, Fixtures.Node("n")));
+        Assert.True(cache.Serves("type.googleapis.com/example.Custom", Fixtures.Node("n")));
+    }
+
+    /// <summary>A cache written before <see cref="ICache.Serves"/>: the default implementation answers for it.</summary>
+    private sealed class SaysNothing : ICache
+    {
+        public IDisposable CreateWatch(WatchRequest request, Action<WatchResponse> onResponse) => throw new NotSupportedException();
+
+        public IDisposable TrackStream(Envoy.Config.Core.V3.Node node) => throw new NotSupportedException();
+
+        public FetchResult Fetch(FetchRequest request) => throw new NotSupportedException();
     }
 }

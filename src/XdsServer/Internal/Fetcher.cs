@@ -63,14 +63,15 @@ internal static class Fetcher
             await callbacks.OnRequestAsync(context, request, ct).ConfigureAwait(false);
         }
 
+        core.RequireServed(context.StreamId, typeUrl, node);
         FetchResult result;
         try
         {
             result = core.Cache.Fetch(new FetchRequest(node, typeUrl, [.. request.ResourceNames], honorVersion ? request.VersionInfo : string.Empty));
         }
-        catch (ArgumentException e)
+        catch (Exception e)
         {
-            throw XdsServerCore.Fail(StatusCode.InvalidArgument, $"{typeUrl} is not served: {e.Message}");
+            throw core.CacheFailed(context.StreamId, nameof(ICache.Fetch), typeUrl, e);
         }
 
         XdsLog.Fetched(core.Logger, typeUrl, ClientText.ForLog(node.Id), result.Status.ToString());

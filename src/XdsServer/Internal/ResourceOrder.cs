@@ -80,15 +80,18 @@ internal sealed class ResourceOrder(IOrderedStream stream)
             return true;
         }
 
+        // The earlier type has a slot, so the cache said it serves that type to this node (XdsStream.SlotFor).
+        FetchResult fetched;
         try
         {
-            var fetched = stream.Core.Cache.Fetch(new FetchRequest(stream.Node, earlier.Type.TypeUrl, [name], string.Empty));
-            return fetched.Status == FetchStatus.Ok && fetched.Resources.Count > 0;
+            fetched = stream.Core.Cache.Fetch(new FetchRequest(stream.Node, earlier.Type.TypeUrl, [name], string.Empty));
         }
-        catch (ArgumentException)
+        catch (Exception e)
         {
-            return false;
+            throw stream.Core.CacheFailed(stream.StreamId, nameof(ICache.Fetch), earlier.Type.TypeUrl, e);
         }
+
+        return fetched.Status == FetchStatus.Ok && fetched.Resources.Count > 0;
     }
 
     /// <summary>Names the response removes from the client.</summary>

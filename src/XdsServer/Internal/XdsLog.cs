@@ -48,6 +48,9 @@ internal static partial class XdsLog
     [LoggerMessage(2014, LogLevel.Information, "CSDS request from {Peer} refused: {Reason}")]
     public static partial void ClientStatusRefused(ILogger logger, string peer, string reason);
 
+    [LoggerMessage(2015, LogLevel.Error, "Stream {StreamId}: the cache failed in {Operation} for {TypeUrl}; the client got INTERNAL")]
+    public static partial void CacheFailed(ILogger logger, Exception exception, long streamId, string operation, string typeUrl);
+
     [LoggerMessage(2011, LogLevel.Debug, "REST fetch of {TypeUrl} by node '{NodeId}': {Status}")]
     public static partial void Fetched(ILogger logger, string typeUrl, string nodeId, string status);
 }

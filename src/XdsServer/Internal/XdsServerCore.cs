@@ -132,5 +132,46 @@ internal sealed class XdsServerCore
         }
     }
 
+    /// <summary>
+    /// Asks the cache whether it serves <paramref name="typeUrl"/> to <paramref name="node"/> and fails the call with
+    /// INVALID_ARGUMENT when it does not: asking a server for a type it does not serve is the client's mistake.
+    /// </summary>
+    public void RequireServed(long streamId, string typeUrl, Envoy.Config.Core.V3.Node node)
+    {
+        bool served;
+        try
+        {
+            served = Cache.Serves(typeUrl, node);
+        }
+        catch (Exception e)
+        {
+            throw CacheFailed(streamId, nameof(ICache.Serves), typeUrl, e);
+        }
+
+        if (!served)
+        {
+            throw Fail(Grpc.Core.StatusCode.InvalidArgument, $"{typeUrl} is not served by this server");
+        }
+    }
+
+    /// <summary>
+    /// An exception from the cache is the server's fault, never the client's, whatever its type: it is logged as an
+    /// error with the exception, and the client gets INTERNAL with a message that says nothing of it (an exception's
+    /// text may carry the server's internals). No cache call carries unchecked client input: the type is resolved
+    /// (<see cref="ResolveType"/>) and the names checked (<see cref="ValidateNames"/>) first, so a cache's
+    /// <see cref="ArgumentException"/> is a bug of the cache's or the server's, never bad input.
+    /// </summary>
+    /// <param name="streamId">The stream (or fetch) the cache failed for.</param>
+    /// <param name="operation">The cache method that threw.</param>
+    /// <param name="typeUrl">The type asked for; null when the call is for no one type (an ADS stream opening).</param>
+    /// <param name="exception">What the cache threw.</param>
+    public Grpc.Core.RpcException CacheFailed(long streamId, string operation, string? typeUrl, Exception exception)
+    {
+        XdsLog.CacheFailed(Logger, exception, streamId, operation, typeUrl ?? "every type");
+        return Fail(Grpc.Core.StatusCode.Internal, typeUrl is null
+            ? "the server failed to open the stream: an internal error, which the server logged"
+            : $"the server failed to answer {typeUrl}: an internal error, which the server logged");
+    }
+
     public static Grpc.Core.RpcException Fail(Grpc.Core.StatusCode code, string detail) => new(new Grpc.Core.Status(code, detail));
 }

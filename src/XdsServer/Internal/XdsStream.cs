@@ -103,7 +103,15 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
             opened = true;
             Core.Metrics.StreamsOpen.Add(1, XdsMetrics.Protocol(Context.Protocol));
             Core.Registry.Add(StreamId, this);
-            tracking = Core.Cache.TrackStream(_node);
+            try
+            {
+                tracking = Core.Cache.TrackStream(_node);
+            }
+            catch (Exception e)
+            {
+                throw Core.CacheFailed(StreamId, nameof(ICache.TrackStream), Context.TypeUrl, e);
+            }
+
             XdsLog.StreamOpened(Core.Logger, StreamId, Context.Protocol, ClientText.ForLog(_node.Id));
 
             if (authorization.ValidUntil is not null || authorization.Recheck)
@@ -121,6 +129,11 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
             reason = $"{e.StatusCode}: {e.Status.Detail}";
             Core.Metrics.BadRequests.Add(1, XdsMetrics.Protocol(Context.Protocol));
             XdsLog.BadRequest(Core.Logger, StreamId, e.StatusCode, ClientText.ForLog(e.Status.Detail, 1024));
+            throw;
+        }
+        catch (RpcException e) when (e.StatusCode is StatusCode.Internal)
+        {
+            reason = $"{e.StatusCode}: {e.Status.Detail}"; // a fault of the server's (logged where it happened)
             throw;
         }
         catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
@@ -349,6 +362,9 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
             return slot;
         }
 
+        // Asked once per type and stream, before anything of the type exists: "not served" is the client's mistake
+        // (INVALID_ARGUMENT); from here on an exception from the cache is the server's fault.
+        Core.RequireServed(StreamId, type.TypeUrl, Node);
         slot = new TypeSlot(type, create(type));
         lock (_statusGate)
         {
@@ -435,9 +451,9 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
                 }
             });
         }
-        catch (ArgumentException e)
+        catch (Exception e)
         {
-            throw XdsServerCore.Fail(StatusCode.InvalidArgument, $"{slot.Type.TypeUrl} is not served: {e.Message}");
+            throw Core.CacheFailed(StreamId, nameof(ICache.CreateWatch), slot.Type.TypeUrl, e);
         }
     }
 
