@@ -40,12 +40,14 @@ public sealed class WatchResponse
     public IReadOnlyList<string> RemovedNames { get; }
 
     /// <summary>
-    /// True when there is nothing to send: the client (described by per-name exceptions, such as a delta
+    /// True when there is nothing to send: the delta client (described by per-name exceptions, such as a delta
     /// reconnect's <c>initial_resource_versions</c>) already holds exactly what <see cref="Source"/> has. Do not
     /// send it; record it with <see cref="ClientState.ApplyResponse"/>, so the state holds the source set as one
-    /// reference instead of a version per name, and watch again.
+    /// reference instead of a version per name, and watch again. A state-of-the-world answer is never empty in this
+    /// sense: one without resources is a Listener/Cluster state of the world that has none (the first answer of an
+    /// empty set, or the last resource removed), and the client must be told.
     /// </summary>
-    public bool IsEmpty => Resources.Count == 0 && RemovedNames.Count == 0;
+    public bool IsEmpty => IsDelta && Resources.Count == 0 && RemovedNames.Count == 0;
 
     /// <summary>Resources kept although the source set no longer has them (see <see cref="Retaining"/>).</summary>
     public IReadOnlyList<XdsResource> Retained { get; }
