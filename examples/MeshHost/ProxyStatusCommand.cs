@@ -23,9 +23,11 @@ public static class ProxyStatusCommand
 
         Prints every proxy connected to the server with its sync state per xDS type, read from the server's CSDS
         (envoy.service.status.v3.ClientStatusDiscoveryService, served to callers on the server's machine only):
-          SYNCED    the proxy ACKed the last configuration sent
-          STALE     the last configuration sent is not ACKed yet, or the proxy rejected it (NACK)
+          SYNCED    the proxy ACKed the last response of that type sent (even one holding no resources)
+          STALE     the last response of that type sent is not answered yet, or the proxy rejected it (NACK)
           NOT SENT  nothing of that type was sent
+        One row per proxy (node id): when it has several streams (per-type streams, or an old and a new one during
+        a reconnect), the newest stream that asked for a type speaks for it, as on the server's /debug/syncz.
 
           --server <url>       the server's gRPC address (http:// for cleartext HTTP/2, https:// for TLS)
           --timeout <seconds>  how long to wait for the answer (default 10)

@@ -8,10 +8,11 @@ using GenericXdsConfig = Envoy.Service.Status.V3.ClientConfig.Types.GenericXdsCo
 namespace MeshHost;
 
 /// <summary>
-/// The table of <c>istioctl proxy-status</c> from a CSDS answer: one row per proxy — NAME (pod.namespace for an Istio
-/// node id, else the node id), CLUSTER (istio-agent's <c>CLUSTER_ID</c>, else the node's cluster), then CDS, LDS, EDS,
-/// RDS, ECDS each SYNCED / STALE / NOT SENT, ISTIOD (the server asked) and VERSION (the proxy's Istio or agent
-/// version). Text from proxies is escaped (no control characters reach the terminal).
+/// The table of <c>istioctl proxy-status</c> from a CSDS answer: one row per proxy (node id, whatever its streams) —
+/// NAME (pod.namespace for an Istio node id, else the node id), CLUSTER (istio-agent's <c>CLUSTER_ID</c>, else the
+/// node's cluster), then CDS, LDS, EDS, RDS, ECDS each SYNCED / STALE / NOT SENT from the type-level CSDS entries
+/// (empty name, see docs/operations.md), ISTIOD (the server asked) and VERSION (the proxy's Istio or agent version).
+/// Text from proxies is escaped (no control characters reach the terminal).
 /// </summary>
 public static class ProxyStatusTable
 {
@@ -33,14 +34,23 @@ public static class ProxyStatusTable
         var rows = new List<string[]> { header };
         var istiod = server.Authority;
         rows.AddRange(response.Config
-            .Select(config => (string[])
-            [
-                Safe(NameOf(config.Node?.Id ?? string.Empty)),
-                Safe(Metadata(config.Node, "CLUSTER_ID") ?? config.Node?.Cluster ?? string.Empty),
-                .. Types.Select(t => StateOf(config.GenericXdsConfigs.Where(g => g.TypeUrl == t.TypeUrl).ToList())),
-                istiod,
-                Safe(Metadata(config.Node, "ISTIO_VERSION") ?? (config.Node?.UserAgentVersion is { Length: > 0 } v ? v : "-")),
-            ])
+            .Where(config => config.Node is not null)
+            .GroupBy(config => config.Node.Id, StringComparer.Ordinal)
+            .Select(proxy =>
+            {
+                // CSDS lists a proxy's streams oldest first: the newest stream that carries a type speaks for it (a
+                // reconnect replaces the old stream), as on /debug/syncz.
+                var streams = proxy.ToList();
+                var node = streams[^1].Node;
+                return (string[])
+                [
+                    Safe(NameOf(proxy.Key)),
+                    Safe(Metadata(node, "CLUSTER_ID") ?? node.Cluster ?? string.Empty),
+                    .. Types.Select(t => StateOf(streams.Select(c => TypeEntry(c, t.TypeUrl)).LastOrDefault(e => e is not null))),
+                    istiod,
+                    Safe(Metadata(node, "ISTIO_VERSION") ?? (node.UserAgentVersion is { Length: > 0 } v ? v : "-")),
+                ];
+            })
             .OrderBy(r => r[0], StringComparer.Ordinal));
 
         var widths = Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
@@ -58,19 +68,21 @@ public static class ProxyStatusTable
         return text.ToString();
     }
 
-    /// <summary>A type's state from its resources' CSDS entries: STALE when one is NACKed (ERROR) or not ACKed yet
-    /// (STALE), SYNCED when the rest are ACKed, NOT SENT when none was sent.</summary>
-    /// <param name="entries">The CSDS entries of one type of one proxy.</param>
-    public static string StateOf(IReadOnlyCollection<GenericXdsConfig> entries)
+    /// <summary>A type's state from its type-level CSDS entry (the one with an empty name: the state of the last
+    /// response sent): SYNCED when it was ACKed, STALE when it is not answered yet or was NACKed (CSDS STALE or ERROR),
+    /// NOT SENT when nothing was sent or the stream does not carry the type (no entry).</summary>
+    /// <param name="entry">The type-level entry of the stream that speaks for the type, or null.</param>
+    public static string StateOf(GenericXdsConfig? entry) => entry?.ConfigStatus switch
     {
-        ArgumentNullException.ThrowIfNull(entries);
-        if (entries.Any(e => e.ConfigStatus is ConfigStatus.Error or ConfigStatus.Stale))
-        {
-            return "STALE";
-        }
+        ConfigStatus.Synced => "SYNCED",
+        ConfigStatus.Stale or ConfigStatus.Error => "STALE",
+        _ => "NOT SENT",
+    };
 
-        return entries.Any(e => e.ConfigStatus == ConfigStatus.Synced) ? "SYNCED" : "NOT SENT";
-    }
+    /// <summary>The type-level entry of <paramref name="typeUrl"/> in one stream's config, or null when the stream does
+    /// not carry the type.</summary>
+    private static GenericXdsConfig? TypeEntry(ClientConfig config, string typeUrl) =>
+        config.GenericXdsConfigs.FirstOrDefault(g => g.TypeUrl == typeUrl && g.Name.Length == 0);
 
     /// <summary><c>pod.namespace</c> from an Istio node id (<c>sidecar~10.1.0.7~reviews-v1.bookinfo~bookinfo.svc.cluster.local</c>),
     /// else the node id.</summary>

@@ -60,18 +60,29 @@ public class HostTests
         {
             status = csds.FetchClientStatus(Request("n1"));
             return status.Config.Count == 1 && status.Config[0].GenericXdsConfigs.Any(c =>
-                c.TypeUrl == TypeUrls.Listener && c.ClientStatus == Envoy.Admin.V3.ClientResourceStatus.Nacked);
+                c.TypeUrl == TypeUrls.Listener && c.Name.Length > 0 && c.ClientStatus == Envoy.Admin.V3.ClientResourceStatus.Nacked);
         }, "CSDS to show the NACK");
 
         var config = Assert.Single(status.Config);
         Assert.Equal("n1", config.Node.Id);
-        var cluster = config.GenericXdsConfigs.Single(c => c.TypeUrl == TypeUrls.Cluster);
+        var cluster = config.GenericXdsConfigs.Single(c => c.TypeUrl == TypeUrls.Cluster && c.Name.Length > 0);
         Assert.Equal(("hello-cluster", Envoy.Admin.V3.ClientResourceStatus.Acked, ConfigStatus.Synced),
             (cluster.Name, cluster.ClientStatus, cluster.ConfigStatus));
         Assert.Equal(TypeUrls.Cluster, cluster.XdsConfig.TypeUrl);
-        var listener = config.GenericXdsConfigs.Single(c => c.TypeUrl == TypeUrls.Listener);
+        var listener = config.GenericXdsConfigs.Single(c => c.TypeUrl == TypeUrls.Listener && c.Name.Length > 0);
         Assert.Equal("no thanks", listener.ErrorState.Details);
         Assert.Equal(ConfigStatus.Error, listener.ConfigStatus);
+
+        // One type-level entry per type first (empty name, no config): the state of the type's last response.
+        Assert.Equal([(TypeUrls.Cluster, ""), (TypeUrls.Cluster, "hello-cluster"), (TypeUrls.Listener, ""), (TypeUrls.Listener, listener.Name)],
+            config.GenericXdsConfigs.Select(c => (c.TypeUrl, c.Name)));
+        var clusters = config.GenericXdsConfigs[0];
+        Assert.Equal((ConfigStatus.Synced, Envoy.Admin.V3.ClientResourceStatus.Acked, cluster.VersionInfo), (clusters.ConfigStatus, clusters.ClientStatus, clusters.VersionInfo));
+        Assert.Null(clusters.XdsConfig);
+        var listeners = config.GenericXdsConfigs[2];
+        Assert.Equal((ConfigStatus.Error, Envoy.Admin.V3.ClientResourceStatus.Nacked, lds.VersionInfo), (listeners.ConfigStatus, listeners.ClientStatus, listeners.VersionInfo));
+        Assert.Equal(("no thanks", lds.VersionInfo), (listeners.ErrorState.Details, listeners.ErrorState.VersionInfo));
+        Assert.Null(listeners.XdsConfig);
 
         Assert.Empty(csds.FetchClientStatus(Request("someone-else")).Config);
     }

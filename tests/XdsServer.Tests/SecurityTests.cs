@@ -56,14 +56,19 @@ public class SecurityTests
         await Eventually.TrueAsync(() =>
         {
             answer = csds.FetchClientStatus(new ClientStatusRequest());
-            return answer.Config.SelectMany(c => c.GenericXdsConfigs).Count(g => g.ClientStatus == Envoy.Admin.V3.ClientResourceStatus.Acked) == 2;
-        }, "both resources ACKed in CSDS");
+            return answer.Config.SelectMany(c => c.GenericXdsConfigs).Count(g => g.ClientStatus == Envoy.Admin.V3.ClientResourceStatus.Acked) == 4;
+        }, "both resources and both types ACKed in CSDS");
 
+        // Per type: a type-level entry (empty name, the state of the last response, never a payload), then the resources.
         var entries = answer.Config.Single().GenericXdsConfigs;
-        var secret = entries.Single(g => g.TypeUrl == TypeUrls.Secret);
+        var secret = entries.Single(g => g.TypeUrl == TypeUrls.Secret && g.Name.Length > 0);
         Assert.Equal(("default", secrets.VersionInfo), (secret.Name, secret.VersionInfo));
         Assert.Null(secret.XdsConfig);
-        Assert.NotNull(entries.Single(g => g.TypeUrl == TypeUrls.Cluster).XdsConfig); // what is not sensitive is shown
+        var secretType = entries.Single(g => g.TypeUrl == TypeUrls.Secret && g.Name.Length == 0);
+        Assert.Equal((ConfigStatus.Synced, secrets.VersionInfo), (secretType.ConfigStatus, secretType.VersionInfo));
+        Assert.Null(secretType.XdsConfig);
+        Assert.Null(secretType.ErrorState);
+        Assert.NotNull(entries.Single(g => g.TypeUrl == TypeUrls.Cluster && g.Name.Length > 0).XdsConfig); // what is not sensitive is shown
         Assert.DoesNotContain("PRIVATE KEY", Encoding.Latin1.GetString(Google.Protobuf.MessageExtensions.ToByteArray(answer)));
 
         // Filtered to the victim's node id, exactly or by regex: still no payload.
@@ -110,9 +115,9 @@ public class SecurityTests
         using var channel = GrpcChannel.ForAddress(server.Address);
         var csds = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(channel);
         ClientStatusResponse answer = null!;
-        await Eventually.TrueAsync(() => (answer = csds.FetchClientStatus(new ClientStatusRequest())).Config.SelectMany(c => c.GenericXdsConfigs).Any(),
+        await Eventually.TrueAsync(() => (answer = csds.FetchClientStatus(new ClientStatusRequest())).Config.SelectMany(c => c.GenericXdsConfigs).Any(g => g.Name == "backend"),
             "the cluster in CSDS");
-        var shown = answer.Config.Single().GenericXdsConfigs.Single(g => g.TypeUrl == TypeUrls.Cluster).XdsConfig.Unpack<Envoy.Config.Cluster.V3.Cluster>();
+        var shown = answer.Config.Single().GenericXdsConfigs.Single(g => g.TypeUrl == TypeUrls.Cluster && g.Name == "backend").XdsConfig.Unpack<Envoy.Config.Cluster.V3.Cluster>();
         var tls = shown.TransportSocket.TypedConfig.Unpack<Envoy.Extensions.TransportSockets.Tls.V3.UpstreamTlsContext>();
         Assert.Equal("backend.example", tls.Sni); // the rest of the configuration is shown...
         Assert.Equal("-----BEGIN CERTIFICATE-----\nchain\n", tls.CommonTlsContext.TlsCertificates[0].CertificateChain.InlineString);

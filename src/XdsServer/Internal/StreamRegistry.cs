@@ -13,6 +13,10 @@ internal sealed class StreamRegistry : IXdsStatus, IXdsStreamAuthorization
 
     public IEnumerable<IStreamStatusSource> Sources => _streams.Values;
 
+    /// <summary>The open streams, oldest first (by stream id): CSDS lists a node's streams in this order, so that its
+    /// newest stream, last, can speak for a type as it does on the operator pages.</summary>
+    public IEnumerable<IStreamStatusSource> SourcesOldestFirst => _streams.OrderBy(s => s.Key).Select(s => s.Value);
+
     public IReadOnlyList<XdsStreamStatus> GetStreams() =>
         [.. _streams.Values.Select(s => s.GetStatus()).OfType<XdsStreamStatus>().OrderBy(s => s.StreamId)];
 

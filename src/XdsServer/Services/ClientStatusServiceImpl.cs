@@ -7,8 +7,10 @@ using XdsServer.Internal;
 namespace XdsServer.Services;
 
 /// <summary>
-/// CSDS: for every connected node (filtered by the request's node matchers), each resource the server sent,
-/// at which version, and whether the client ACKed it, NACKed it (with the error) or has not answered yet.
+/// CSDS: one <c>ClientConfig</c> per open stream whose node is known (filtered by the request's node matchers), oldest
+/// stream first; in it, per type, a type-level entry (empty name: the state of the last response sent) and each
+/// resource the server sent, at which version, and whether the client ACKed it, NACKed it (with the error) or has not
+/// answered yet (<see cref="ClientStatusBuilder"/>).
 /// Guarded by <see cref="ClientStatusOptions.Authorize"/>; sensitive payloads are never included; the answer's size
 /// and the cost of the caller's matchers are bounded.
 /// </summary>
@@ -46,7 +48,7 @@ internal sealed class ClientStatusServiceImpl(StreamRegistry registry, ClientSta
         var matchers = NodeMatch.Compile(request.NodeMatchers, options);
         var response = new ClientStatusResponse();
         var size = 0;
-        foreach (var stream in registry.Sources)
+        foreach (var stream in registry.SourcesOldestFirst) // a node's newest stream last (docs/operations.md, CSDS)
         {
             // Match on the node first: a config is built only for the streams asked for.
             if (stream.CurrentNode is not { } node || (matchers.Count > 0 && !matchers.Any(m => m(node))))

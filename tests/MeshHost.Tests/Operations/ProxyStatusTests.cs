@@ -1,14 +1,18 @@
 using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using MeshHost.Tests.Hosting;
+using Microsoft.AspNetCore.Builder;
 using XdsServer.Cache;
 
 namespace MeshHost.Tests.Operations;
 
 /// <summary>
 /// <c>MeshHost proxy-status --server …</c> against a live MeshHost with a real xDS stream: SYNCED after an ACK, STALE
-/// after a NACK, NOT SENT for what was never sent; a clear error and exit code 1 when the server cannot be reached or
-/// refuses CSDS.
+/// after a NACK, NOT SENT for what was never sent; against a library server whose snapshots the test controls: a type
+/// sent empty, a response not answered yet, one row per proxy whatever its streams, and the same states as the
+/// server's <c>/debug/syncz</c>; a clear error and exit code 1 when the server cannot be reached or refuses CSDS.
 /// </summary>
 public sealed partial class ProxyStatusTests : IDisposable
 {
@@ -57,10 +61,65 @@ public sealed partial class ProxyStatusTests : IDisposable
         Assert.Equal("STALE", printed["reviews-v1.bookinfo"]["LDS"]);
     }
 
+    /// <summary>The states come from the type's last response, even one holding no resource, and a proxy is one row
+    /// whatever its streams: the newest stream that asked for a type speaks for it, as on <c>/debug/syncz</c>.</summary>
+    [Fact]
+    public async Task A_proxy_is_one_row_with_the_states_of_its_last_responses_as_in_syncz()
+    {
+        await using var server = await LoopbackXdsServer.StartAsync(map: app =>
+        {
+            app.MapXdsServer();
+            app.MapClientStatus();
+            app.MapXdsDebug();
+        });
+        using var http = new HttpClient
+        {
+            BaseAddress = server.Address,
+            DefaultRequestVersion = HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Timeout = TimeSpan.FromSeconds(10),
+        };
+        const string name = "reviews-v1.bookinfo";
+        var node = TestNodes.Sidecar();
+        server.Snapshots.SetSnapshot(node.Id, Snapshot.CreateBuilder().Include(TypeUrls.Cluster).Include(TypeUrls.Listener).Build());
+
+        // No cluster and no listener for this proxy: both are sent empty; it ACKs the clusters and rejects the listeners.
+        await using var first = XdsProtocolClient.Open(server.Address, node);
+        await first.SendAsync(TypeUrls.Cluster);
+        var cds = await first.NextAsync("the empty clusters");
+        Assert.Empty(cds.Resources);
+        await first.AckAsync(cds);
+        await first.SendAsync(TypeUrls.Listener, withNode: false);
+        var lds = await first.NextAsync("the empty listeners");
+        Assert.Empty(lds.Resources);
+        await first.SendAsync(TypeUrls.Listener, version: "", nonce: lds.Nonce, error: "no listeners is no good", withNode: false);
+        var row = await RowWhenAsync(server.Address, name, r => r["CDS"] == "SYNCED" && r["LDS"] == "STALE");
+        Assert.Equal("NOT SENT", row["EDS"]);
+        await AssertSameAsSynczAsync(http, node.Id, row);
+
+        // A second stream of the same proxy (a reconnect that overlaps the old stream): its clusters are sent, not
+        // ACKed yet. Still one row; CDS is the new stream's, LDS still the old one's.
+        await using var second = XdsProtocolClient.Open(server.Address, node);
+        await second.SendAsync(TypeUrls.Cluster);
+        var again = await second.NextAsync("the clusters on the second stream");
+        Assert.Empty(again.Resources);
+        row = await RowWhenAsync(server.Address, name, r => r["CDS"] == "STALE");
+        Assert.Equal("STALE", row["LDS"]);
+        await AssertSameAsSynczAsync(http, node.Id, row);
+
+        await second.AckAsync(again);
+        row = await RowWhenAsync(server.Address, name, r => r["CDS"] == "SYNCED");
+        Assert.Equal("STALE", row["LDS"]);
+        await AssertSameAsSynczAsync(http, node.Id, row);
+    }
+
     [Fact]
     public async Task A_server_that_cannot_be_reached_is_a_clear_error_with_exit_code_1()
     {
-        var port = ExampleProcess.FreePort();
+        // A port bound but not listening: connections to it are refused, and no one else can take it meanwhile.
+        using var closed = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        closed.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var port = ((IPEndPoint)closed.LocalEndPoint!).Port;
         var (code, output, error) = await RunAsync("--server", $"http://127.0.0.1:{port}", "--timeout", "5");
         Assert.Equal(1, code);
         Assert.Empty(output);
@@ -92,6 +151,25 @@ public sealed partial class ProxyStatusTests : IDisposable
         using var error = new StringWriter();
         var code = await ProxyStatusCommand.RunAsync(args, output, error);
         return (code, output.ToString(), error.ToString());
+    }
+
+    /// <summary>The row shows for every type what <c>/debug/syncz</c> shows (NOT SENT where syncz has no such type).</summary>
+    private static async Task AssertSameAsSynczAsync(HttpClient http, string nodeId, IReadOnlyDictionary<string, string> row)
+    {
+        var text = await http.GetStringAsync(new Uri("/debug/syncz", UriKind.Relative));
+        using var syncz = JsonDocument.Parse(text);
+        var proxy = Assert.Single(syncz.RootElement.GetProperty("proxies").EnumerateArray(), p => p.GetProperty("id").GetString() == nodeId);
+        var states = proxy.GetProperty("types").EnumerateArray()
+            .ToDictionary(t => t.GetProperty("typeUrl").GetString()!, t => t.GetProperty("state").GetString()!, StringComparer.Ordinal);
+        foreach (var (column, typeUrl) in new[]
+        {
+            ("CDS", TypeUrls.Cluster), ("LDS", TypeUrls.Listener), ("EDS", TypeUrls.ClusterLoadAssignment),
+            ("RDS", TypeUrls.RouteConfiguration), ("ECDS", TypeUrls.ExtensionConfig),
+        })
+        {
+            Assert.True(states.GetValueOrDefault(typeUrl, "NOT SENT") == row[column],
+                $"{column}: proxy-status says {row[column]}, /debug/syncz says {states.GetValueOrDefault(typeUrl, "(no such type)")}:\n{text}");
+        }
     }
 
     /// <summary>Runs the command until the proxy's row satisfies <paramref name="until"/> (bounded: 15 s).</summary>
