@@ -17,7 +17,9 @@ namespace XdsServer.Ca.Tests;
 
 /// <summary>
 /// Issue 4 §5: a real mutual-TLS connection between Kestrel and HttpClient, both holding certificates this CA
-/// issued, each side trusting only the CA's root and reading the peer's SPIFFE ID from its URI SAN.
+/// issued. The server is configured as a host is (<c>AcceptWorkloadClientCertificates</c>, then the product's
+/// <see cref="ClientCertificateAuthenticator"/> judges the caller), so a bug in the product's validation fails these
+/// tests; the client, playing a workload, trusts only the CA's root and reads the server's SPIFFE ID itself.
 /// </summary>
 public sealed class MutualTlsTests : IDisposable
 {
@@ -38,7 +40,7 @@ public sealed class MutualTlsTests : IDisposable
     {
         using var serverCert = IssueWithKey(_ca, ServerId);
         using var clientCert = IssueWithKey(_ca, ClientId);
-        await using var server = await StartServerAsync(serverCert, _ca.RootCertificate);
+        await using var server = await StartServerAsync(serverCert, _ca);
 
         string? seenServerId = null;
         using var client = CreateClient(clientCert, _ca.RootCertificate, id => seenServerId = id);
@@ -55,18 +57,53 @@ public sealed class MutualTlsTests : IDisposable
     {
         using var serverCert = IssueWithKey(_ca, ServerId);
         using var foreignCert = IssueWithKey(_otherCa, ClientId);
-        await using var server = await StartServerAsync(serverCert, _ca.RootCertificate);
+        await using var server = await StartServerAsync(serverCert, _ca);
 
         using var client = CreateClient(foreignCert, _ca.RootCertificate, _ => { });
-        // TLS 1.3 finishes the client's side of the handshake before the server judges its certificate, so the
-        // refusal may surface on the first read rather than in the handshake: either way the request fails.
-        await Assert.ThrowsAnyAsync<Exception>(async () =>
-        {
-            using var response = await client.GetAsync(server.Url);
-            await response.Content.ReadAsStringAsync();
-        });
+        using var response = await client.GetAsync(server.Url);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
         Assert.Empty(server.SeenClientIds);
-        Assert.Contains(server.RejectedClientIds, id => id == ClientId.ToString());
+        Assert.Contains("does not chain to this CA's trust bundle", Assert.Single(server.Refusals), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_expired_client_certificate_is_refused()
+    {
+        using var serverCert = IssueWithKey(_ca, ServerId);
+        using var clientCert = IssueWithKey(_ca, ClientId); // valid for one hour
+        await using var server = await StartServerAsync(serverCert, _ca, new ShiftedClock(TimeSpan.FromHours(2)));
+
+        using var client = CreateClient(clientCert, _ca.RootCertificate, _ => { });
+        using var response = await client.GetAsync(server.Url);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Empty(server.SeenClientIds);
+        Assert.Contains("does not chain to this CA's trust bundle", Assert.Single(server.Refusals), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_client_without_a_certificate_is_refused()
+    {
+        using var serverCert = IssueWithKey(_ca, ServerId);
+        await using var server = await StartServerAsync(serverCert, _ca);
+
+        using var handler = new SocketsHttpHandler
+        {
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                {
+                    using var peer = certificate is null ? null : X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+                    return VerifyPeer(peer, _ca.RootCertificate) is not null;
+                },
+            },
+        };
+        using var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(10) };
+        using var response = await client.GetAsync(server.Url);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal("no client certificate was presented", Assert.Single(server.Refusals));
     }
 
     [Fact]
@@ -74,7 +111,7 @@ public sealed class MutualTlsTests : IDisposable
     {
         using var foreignServerCert = IssueWithKey(_otherCa, ServerId);
         using var clientCert = IssueWithKey(_ca, ClientId);
-        await using var server = await StartServerAsync(foreignServerCert, _otherCa.RootCertificate);
+        await using var server = await StartServerAsync(foreignServerCert, _otherCa);
 
         using var client = CreateClient(clientCert, _ca.RootCertificate, _ => { });
         var ex = await Assert.ThrowsAsync<HttpRequestException>(() => client.GetAsync(server.Url));
@@ -131,37 +168,41 @@ public sealed class MutualTlsTests : IDisposable
         return new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(10) };
     }
 
-    private static async Task<MtlsServer> StartServerAsync(X509Certificate2 serverCert, X509Certificate2 root)
+    /// <summary>A server configured as a host is: <c>AcceptWorkloadClientCertificates</c> at the TLS layer and the
+    /// product's <see cref="ClientCertificateAuthenticator"/> judging the caller (403 with its reason when it refuses).</summary>
+    private static async Task<MtlsServer> StartServerAsync(X509Certificate2 serverCert, CertificateAuthority ca, TimeProvider? clock = null)
     {
         var server = new MtlsServer();
+        var authenticator = new ClientCertificateAuthenticator(ca, clock);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, listen => listen.UseHttps(https =>
         {
             https.ServerCertificate = serverCert;
-            https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
-            https.ClientCertificateValidation = (certificate, _, _) =>
-            {
-                var id = VerifyPeer(certificate, root);
-                if (id is null)
-                {
-                    var uris = SubjectAlternativeNames.ReadUris(certificate);
-                    server.RejectedClientIds.Add(uris is [var uri] ? uri : "?");
-                }
-                return id is not null;
-            };
+            https.AcceptWorkloadClientCertificates();
         })));
         var app = builder.Build();
         app.MapGet("/", async (HttpContext context) =>
         {
-            var id = VerifyPeer(await context.Connection.GetClientCertificateAsync(), root) ?? "none";
-            server.SeenClientIds.Add(id);
-            return id;
+            var result = await authenticator.AuthenticateAsync(context, context.RequestAborted);
+            if (!result.Succeeded)
+            {
+                server.Refusals.Add(result.Failure!);
+                return Results.Text(result.Failure, statusCode: StatusCodes.Status403Forbidden);
+            }
+            server.SeenClientIds.Add(result.Identity!.ToString()!);
+            return Results.Text(result.Identity.ToString());
         });
         await app.StartAsync();
         server.App = app;
         server.Url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return server;
+    }
+
+    /// <summary>The system clock moved by a fixed amount (a certificate's expiry without waiting for it).</summary>
+    private sealed class ShiftedClock(TimeSpan by) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => TimeProvider.System.GetUtcNow() + by;
     }
 
     private sealed class MtlsServer : IAsyncDisposable
@@ -172,7 +213,7 @@ public sealed class MutualTlsTests : IDisposable
 
         public System.Collections.Concurrent.ConcurrentBag<string> SeenClientIds { get; } = [];
 
-        public System.Collections.Concurrent.ConcurrentBag<string> RejectedClientIds { get; } = [];
+        public System.Collections.Concurrent.ConcurrentBag<string> Refusals { get; } = [];
 
         public async ValueTask DisposeAsync()
         {
