@@ -159,6 +159,31 @@ public sealed class HostDebugEndpointTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode);
     }
 
+    /// <summary>Every MeshHost debug endpoint marks its answer as the library's operator endpoints do, to loopback
+    /// callers and in its refusals alike: live state is never cached, and never sniffed as another type.</summary>
+    [Fact]
+    public async Task Every_debug_endpoint_says_no_store_and_nosniff()
+    {
+        string[] paths = ["/debug/problems", "/debug/proxies", "/debug/registryz", "/debug/configz", "/debug/push_status",
+            "/debug/config_dump?proxy=nobody", "/debug/syncz"];
+        foreach (var remote in new[] { false, true })
+        {
+            await using var host = await InProcessMeshHost.StartAsync(
+                ["--urls", "http://127.0.0.1:0", "--http-urls", "http://127.0.0.1:0", "--manifests", _manifests], remoteCallers: remote);
+            using var http = new HttpClient { BaseAddress = host.Http, Timeout = TimeSpan.FromSeconds(10) };
+            foreach (var path in paths)
+            {
+                using var response = await http.GetAsync(path);
+                var what = $"{path} ({(remote ? "remote" : "loopback")} caller, {(int)response.StatusCode})";
+                Assert.True(remote ? response.StatusCode == HttpStatusCode.Forbidden : response.StatusCode is HttpStatusCode.OK or HttpStatusCode.NotFound,
+                    what);
+                Assert.True(response.Headers.CacheControl?.NoStore == true, $"{what}: Cache-Control is '{response.Headers.CacheControl}'");
+                Assert.True(response.Headers.TryGetValues("X-Content-Type-Options", out var sniff) && sniff.SequenceEqual(["nosniff"]),
+                    $"{what}: no X-Content-Type-Options: nosniff");
+            }
+        }
+    }
+
     private static DefaultHttpContext Context(IPAddress local, IPAddress remote)
     {
         var context = new DefaultHttpContext();

@@ -31,6 +31,28 @@ public static class DebugEndpoints
     public static IResult Refused() =>
         Results.Text("the debug endpoints answer callers on this machine only (loopback)\n", "text/plain", statusCode: StatusCodes.Status403Forbidden);
 
+    /// <summary>Marks an answer as the library's operator endpoints do: never cached (it holds live state), never
+    /// sniffed as another content type.</summary>
+    /// <param name="context">The request.</param>
+    public static void NoStore(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        context.Response.Headers.CacheControl = "no-store";
+        context.Response.Headers.XContentTypeOptions = "nosniff";
+    }
+
+    /// <summary>The filter of every MeshHost debug endpoint: <see cref="NoStore"/> headers on every answer, and
+    /// <see cref="Refused"/> for a caller <see cref="IsAllowed"/> refuses.</summary>
+    /// <param name="context">The invocation.</param>
+    /// <param name="next">The endpoint.</param>
+    public static async ValueTask<object?> LocalOnly(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(next);
+        NoStore(context.HttpContext);
+        return IsAllowed(context.HttpContext) ? await next(context).ConfigureAwait(false) : Refused();
+    }
+
     /// <summary>Maps <c>/debug/problems</c>, <c>/debug/proxies</c>, <c>/debug/syncz</c>, <c>/debug/config_dump</c>,
     /// <c>/debug/registryz</c> and <c>/debug/configz</c>.</summary>
     /// <param name="endpoints">The host's endpoints.</param>
@@ -39,9 +61,7 @@ public static class DebugEndpoints
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var group = endpoints.MapGroup("/debug");
-        group.AddEndpointFilter(async (context, next) => IsAllowed(context.HttpContext)
-            ? await next(context).ConfigureAwait(false)
-            : Refused());
+        group.AddEndpointFilter(LocalOnly);
         group.MapGet("/problems", (MeshPublisher publisher) => Results.Json(publisher.Problems.Select(p => new
         {
             kind = p.Key.Kind,
@@ -70,6 +90,7 @@ public static class DebugEndpoints
         endpoints.MapXdsDebug().AddEndpointFilter(async (context, next) =>
         {
             var http = context.HttpContext;
+            NoStore(http);
             if (!IsAllowed(http))
             {
                 return Refused();

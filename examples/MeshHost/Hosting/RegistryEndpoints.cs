@@ -25,10 +25,10 @@ public static class RegistryEndpoints
     public static void MapRegistryDebug(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        endpoints.MapGet(RegistryPath, (HttpContext http, ServiceRegistry registry) =>
-            DebugEndpoints.IsAllowed(http) ? Json(json => WriteRegistry(json, registry)) : DebugEndpoints.Refused());
-        endpoints.MapGet(ConfigPath, (HttpContext http, ServiceRegistry registry) =>
-            DebugEndpoints.IsAllowed(http) ? Json(json => WriteConfig(json, registry.Current)) : DebugEndpoints.Refused());
+        endpoints.MapGet(RegistryPath, (ServiceRegistry registry) => Json(json => WriteRegistry(json, registry)))
+            .AddEndpointFilter(DebugEndpoints.LocalOnly);
+        endpoints.MapGet(ConfigPath, (ServiceRegistry registry) => Json(json => WriteConfig(json, registry.Current)))
+            .AddEndpointFilter(DebugEndpoints.LocalOnly);
     }
 
     /// <summary>How many objects of each kind the registry holds, by kind name.</summary>

@@ -16,14 +16,8 @@ public static class PushStatusEndpoints
     public static RouteHandlerBuilder MapPushStatus(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        return endpoints.MapGet(Path, (HttpContext context, MeshPublisher publisher) =>
+        return endpoints.MapGet(Path, (MeshPublisher publisher) =>
         {
-            if (!DebugEndpoints.IsAllowed(context))
-            {
-                return Results.Text("the debug endpoints answer callers on this machine only (loopback)\n", "text/plain",
-                    statusCode: StatusCodes.Status403Forbidden);
-            }
-
             var status = publisher.Status;
             return Results.Json(new
             {
@@ -55,6 +49,6 @@ public static class PushStatusEndpoints
                 pendingChanges = status.PendingChanges,
                 connectedProxies = publisher.Proxies.Count,
             });
-        });
+        }).AddEndpointFilter(DebugEndpoints.LocalOnly);
     }
 }
