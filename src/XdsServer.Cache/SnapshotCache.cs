@@ -52,6 +52,9 @@ public sealed class SnapshotCache : ICache, IDisposable
         }
     }
 
+    /// <summary>Watch evaluations per type URL (for tests: work that should not happen is not done).</summary>
+    internal WatchEvaluations Evaluations { get; } = new();
+
     /// <summary>The node-to-group mapping.</summary>
     public INodeHash NodeHash => _options.NodeHash;
 
@@ -118,7 +121,7 @@ public sealed class SnapshotCache : ICache, IDisposable
         CacheLog.SnapshotSet(_logger, ClientText.ForLog(group), snapshot);
         // Clusters before endpoints before listeners before routes (make before break within an update).
         toEvaluate.Sort(static (a, b) => a.Item2.Type.AdsOrder.CompareTo(b.Item2.Type.AdsOrder));
-        CacheWatch.EvaluateAll(toEvaluate, () => Volatile.Read(ref g.Seq) == seq, t => CurrentSet(g, t), _logger, _metrics);
+        CacheWatch.EvaluateAll(toEvaluate, () => Volatile.Read(ref g.Seq) == seq, t => CurrentSet(g, t), _logger, _metrics, Evaluations);
     }
 
     /// <summary>Gets the snapshot of <paramref name="group"/>, if one is set.</summary>
@@ -209,7 +212,7 @@ public sealed class SnapshotCache : ICache, IDisposable
 
             if (set is not null)
             {
-                CacheWatch.EvaluateAll([(watch, set)], () => Volatile.Read(ref g.Seq) == seq, t => CurrentSet(g, t), _logger, _metrics);
+                CacheWatch.EvaluateAll([(watch, set)], () => Volatile.Read(ref g.Seq) == seq, t => CurrentSet(g, t), _logger, _metrics, Evaluations);
             }
 
             return watch;

@@ -38,7 +38,7 @@ internal sealed class CacheWatch : IDisposable
     /// newest set, so a slow evaluation does not answer with a set older than the one in force.
     /// </summary>
     public static void EvaluateAll(IReadOnlyList<(CacheWatch Watch, ResourceSet Set)> watches, Func<bool> isCurrent,
-        Func<string, ResourceSet?> currentSet, ILogger logger, CacheMetrics metrics)
+        Func<string, ResourceSet?> currentSet, ILogger logger, CacheMetrics metrics, WatchEvaluations? evaluations = null)
     {
         foreach (var (watch, evaluated) in watches)
         {
@@ -56,6 +56,7 @@ internal sealed class CacheWatch : IDisposable
                 continue;
             }
 
+            evaluations?.Count(watch.Request.TypeUrl);
             var response = ResponseComputer.Compute(watch.Request.State, set);
             if (response is null || !watch.TryClaim())
             {
