@@ -23,7 +23,7 @@ internal sealed class XdsHealthCheck(XdsServerCore core) : IHealthCheck
     public const int MaxListed = 5;
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(Evaluate(core.Registry.GetStreams(), core.Time.GetUtcNow()));
+        Task.FromResult(Evaluate(core.Registry.GetStreams(withResources: false), core.Time.GetUtcNow()));
 
     /// <summary>The check's answer for these streams at <paramref name="now"/>.</summary>
     public static HealthCheckResult Evaluate(IReadOnlyList<XdsStreamStatus> streams, DateTimeOffset now)
@@ -38,12 +38,12 @@ internal sealed class XdsHealthCheck(XdsServerCore core) : IHealthCheck
                 if (type.LastNack is { } nack)
                 {
                     rejecting.Add(string.Create(CultureInfo.InvariantCulture,
-                        $"{stream.Node.Id} rejects {shortName} version {nack.RejectedVersion}: {ClientText.ForLog(nack.Message, 200)}"));
+                        $"{ClientText.ForLog(stream.Node.Id, 200)} rejects {shortName} version {ClientText.ForLog(nack.RejectedVersion, 64)}: {ClientText.ForLog(nack.Message, 200)}"));
                 }
                 else if (type.AwaitingAck && type.LastSentAt is { } sentAt && now - sentAt > UnansweredLimit)
                 {
                     stalled.Add(string.Create(CultureInfo.InvariantCulture,
-                        $"{stream.Node.Id} has not answered {shortName} version {type.LastSentVersion} for {(int)(now - sentAt).TotalSeconds}s"));
+                        $"{ClientText.ForLog(stream.Node.Id, 200)} has not answered {shortName} version {type.LastSentVersion} for {(int)(now - sentAt).TotalSeconds}s"));
                 }
             }
         }

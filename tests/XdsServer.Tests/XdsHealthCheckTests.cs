@@ -53,14 +53,14 @@ public sealed class XdsHealthCheckTests
         var at = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
         var nack = new XdsNack("n", "v1", "bad\nforged: Healthy", at);
         IReadOnlyList<XdsStreamStatus> streams =
-            [.. Enumerable.Range(0, 8).Select(i => Stream($"p{i}", Type(TypeUrls.Cluster, at, awaitingAck: false) with { LastNack = nack }))];
+            [.. Enumerable.Range(0, 8).Select(i => Stream($"p{i}\nforged", Type(TypeUrls.Cluster, at, awaitingAck: false) with { LastNack = nack }))];
 
         var result = XdsHealthCheck.Evaluate(streams, at);
         Assert.Equal(HealthStatus.Degraded, result.Status);
         var lines = result.Description!.Split('\n');
         Assert.Equal(1 + XdsHealthCheck.MaxListed + 1, lines.Length);
         Assert.Equal("8 xDS stream(s) open; 8 proxy type(s) reject the configuration they were sent last", lines[0]);
-        Assert.Equal(@"p0 rejects Cluster version v1: bad\u000aforged: Healthy", lines[1]);
+        Assert.Equal(@"p0\u000aforged rejects Cluster version v1: bad\u000aforged: Healthy", lines[1]);
         Assert.Equal("(and 3 more)", lines[^1]);
     }
 

@@ -658,6 +658,9 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
         _reauthorizeNow.Dispose();
     }
 
+    private static readonly IReadOnlyDictionary<string, string> NoResources =
+        new System.Collections.ObjectModel.ReadOnlyDictionary<string, string>(new Dictionary<string, string>());
+
     public Envoy.Service.Status.V3.ClientConfig? GetClientConfig()
     {
         lock (_statusGate)
@@ -666,7 +669,7 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
         }
     }
 
-    public XdsStreamStatus? GetStatus()
+    public XdsStreamStatus? GetStatus(bool withResources = true)
     {
         lock (_statusGate)
         {
@@ -677,7 +680,7 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
 
             var types = _slotsInOrder.Select(s => new XdsTypeStatus(
                 s.Type.TypeUrl,
-                s.State.Subscription.ToString(),
+                withResources ? s.State.Subscription.ToString() : string.Empty,
                 s.LastSentVersion,
                 s.LastSentNonce,
                 s.LastSentAt,
@@ -688,7 +691,9 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
                 s.ResponsesSent,
                 s.Acks,
                 s.Nacks,
-                s.State.HeldResources().ToDictionary(h => h.Name, h => h.Version, StringComparer.Ordinal)) { AwaitingAck = s.AwaitingAck }).ToList();
+                withResources
+                    ? s.State.HeldResources().ToDictionary(h => h.Name, h => h.Version, StringComparer.Ordinal)
+                    : NoResources) { AwaitingAck = s.AwaitingAck }).ToList();
             return new XdsStreamStatus(StreamId, Context.Protocol, _node, _openedAt, types);
         }
     }
