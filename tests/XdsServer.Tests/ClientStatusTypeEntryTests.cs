@@ -88,8 +88,11 @@ public sealed class ClientStatusTypeEntryTests
         await using var second = XdsProtocolClient.Sotw(server.Address, "n1");
         await second.SendAsync(TypeUrls.RouteConfiguration, ["nowhere"]);
         ClientStatusResponse answer = null!;
-        await Eventually.TrueAsync(async () => Entries(answer = await FetchAsync(server)).Any(e => e.TypeUrl == TypeUrls.RouteConfiguration),
-            "the second stream's routes in CSDS");
+        // Wait for the subscription itself: the type's slot (and its type-level entry) exists a moment before the
+        // request's names are applied to it.
+        await Eventually.TrueAsync(async () => Entries(answer = await FetchAsync(server))
+                .Any(e => e.TypeUrl == TypeUrls.RouteConfiguration && e.Name == "nowhere"),
+            "the second stream's route subscription in CSDS");
         Assert.Equal(2, answer.Config.Count);
         Assert.Equal([(TypeUrls.Cluster, "", ConfigStatus.Synced), (TypeUrls.Cluster, "a", ConfigStatus.Synced)],
             answer.Config[0].GenericXdsConfigs.Select(e => (e.TypeUrl, e.Name, e.ConfigStatus)));
