@@ -34,7 +34,7 @@ internal sealed class XdsHealthCheck(XdsServerCore core) : IHealthCheck
         {
             foreach (var type in stream.Types)
             {
-                var shortName = type.TypeUrl[(type.TypeUrl.LastIndexOf('.') + 1)..];
+                var shortName = Operations.ProxySync.ShortName(type.TypeUrl);
                 if (type.LastNack is { } nack)
                 {
                     rejecting.Add(string.Create(CultureInfo.InvariantCulture,
