@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using XdsServer.Cache.Internal;
 
 namespace XdsServer.Cache;
 
@@ -17,22 +18,17 @@ namespace XdsServer.Cache;
 /// </remarks>
 public sealed class ClientState
 {
-    /// <summary>Marks a name whose resource the client is known not to hold (and was told of, in delta).</summary>
-    internal const string Absent = "";
-
-    private static readonly ImmutableDictionary<string, XdsResource> NoneKept =
-        ImmutableDictionary.Create<string, XdsResource>(StringComparer.Ordinal);
+    private static readonly ImmutableDictionary<string, KnownResource> NoExceptions =
+        ImmutableDictionary.Create<string, KnownResource>(StringComparer.Ordinal);
 
     private ClientState(ResourceType type, bool isDelta, Subscription subscription, ResourceSet? baseline,
-        ImmutableDictionary<string, string?> overrides, string? reconnectVersion, int requests,
-        ImmutableDictionary<string, XdsResource>? kept = null)
+        ImmutableDictionary<string, KnownResource> exceptions, string? reconnectVersion, int requests)
     {
-        Kept = kept ?? NoneKept;
         Type = type;
         IsDelta = isDelta;
         Subscription = subscription;
         Baseline = baseline;
-        Overrides = overrides;
+        Exceptions = exceptions;
         ReconnectVersion = reconnectVersion;
         Requests = requests;
     }
@@ -56,16 +52,13 @@ public sealed class ClientState
     public int Requests { get; }
 
     /// <summary>The set the client was last brought up to date with: it holds every subscribed resource of
-    /// this set, at this set's version, except where <see cref="Overrides"/> says otherwise.</summary>
+    /// this set, at this set's version, except where <see cref="Exceptions"/> says otherwise.</summary>
     internal ResourceSet? Baseline { get; }
 
-    /// <summary>Per-name exceptions to <see cref="Baseline"/>: a version the client holds, <see cref="Absent"/>,
-    /// or null for "unknown: send the resource, or in delta its removal". Without a baseline, every name that
-    /// has no exception is unknown.</summary>
-    internal ImmutableDictionary<string, string?> Overrides { get; }
-
-    /// <summary>Resources whose removal was deferred (<see cref="WatchResponse.Retaining"/>), by name.</summary>
-    internal ImmutableDictionary<string, XdsResource> Kept { get; }
+    /// <summary>Per-name exceptions to <see cref="Baseline"/>: held (at a version; with the resource when its
+    /// removal was deferred, <see cref="WatchResponse.Retaining"/>), absent, or unknown ("send the resource, or in
+    /// delta its removal"). Without a baseline, every name that has no exception is unknown.</summary>
+    internal ImmutableDictionary<string, KnownResource> Exceptions { get; }
 
     /// <summary>The version a reconnecting SotW wildcard client says it has (its first request's version_info).</summary>
     internal string? ReconnectVersion { get; }
@@ -73,8 +66,8 @@ public sealed class ClientState
     /// <summary>The version of <paramref name="name"/> the client holds, or null when it holds none.</summary>
     public string? GetVersion(string name)
     {
-        var version = GetRaw(name);
-        return string.IsNullOrEmpty(version) ? null : version;
+        var known = Known(name);
+        return known.IsHeld ? known.Version : null;
     }
 
     /// <summary>Applies a state-of-the-world request (an ACK, a NACK or a new subscription). Names newly
@@ -94,10 +87,10 @@ public sealed class ClientState
             return this;
         }
 
-        var (baseline, overrides) = subscription.IsWildcard && !Subscription.IsWildcard && Requests > 0
+        var (baseline, exceptions) = subscription.IsWildcard && !Subscription.IsWildcard && Requests > 0
             ? Detach()
-            : (Baseline, Overrides);
-        var builder = overrides.ToBuilder();
+            : (Baseline, Exceptions);
+        var builder = exceptions.ToBuilder();
         foreach (var name in removed)
         {
             if (!subscription.Covers(name))
@@ -112,11 +105,11 @@ public sealed class ClientState
         {
             foreach (var name in added)
             {
-                builder[name] = null;
+                builder[name] = KnownResource.Unknown;
             }
         }
 
-        return new ClientState(Type, IsDelta, subscription, baseline, builder.ToImmutable(), reconnect, Requests + 1, Kept);
+        return new ClientState(Type, IsDelta, subscription, baseline, builder.ToImmutable(), reconnect, Requests + 1);
     }
 
     /// <summary>Applies a delta request. Every name in <paramref name="subscribe"/> is sent (or reported
@@ -136,15 +129,15 @@ public sealed class ClientState
             return this;
         }
 
-        var (baseline, overrides) = subscription.IsWildcard && !Subscription.IsWildcard && !first
+        var (baseline, exceptions) = subscription.IsWildcard && !Subscription.IsWildcard && !first
             ? Detach()
-            : (Baseline, Overrides);
-        var builder = overrides.ToBuilder();
+            : (Baseline, Exceptions);
+        var builder = exceptions.ToBuilder();
         if (first && initialResourceVersions is not null)
         {
             foreach (var (name, version) in initialResourceVersions)
             {
-                builder[name] = string.IsNullOrEmpty(version) ? null : version;
+                builder[name] = string.IsNullOrEmpty(version) ? KnownResource.Unknown : KnownResource.Held(version);
             }
         }
 
@@ -154,7 +147,7 @@ public sealed class ClientState
             // send it again (or its removal). Otherwise the name no longer matters.
             if (subscription.IsWildcard)
             {
-                builder[name] = null;
+                builder[name] = KnownResource.Unknown;
             }
             else
             {
@@ -162,16 +155,16 @@ public sealed class ClientState
             }
         }
 
-        // Without a baseline every name not among the exceptions is unknown already (GetRaw).
+        // Without a baseline every name not among the exceptions is unknown already (Known).
         if (baseline is not null)
         {
             foreach (var name in subscribed)
             {
-                builder[name] = null;
+                builder[name] = KnownResource.Unknown;
             }
         }
 
-        return new ClientState(Type, IsDelta, subscription, baseline, builder.ToImmutable(), null, Requests + 1, Kept);
+        return new ClientState(Type, IsDelta, subscription, baseline, builder.ToImmutable(), null, Requests + 1);
     }
 
     /// <summary>Records that <paramref name="response"/> was sent: the client now holds what it carried.</summary>
@@ -188,26 +181,21 @@ public sealed class ClientState
 
         // Every subscribed name now matches the response's source set (the response carried every
         // difference), so the set becomes the baseline; only deferred removals remain as exceptions.
-        var overrides = ImmutableDictionary.Create<string, string?>(StringComparer.Ordinal);
-        var kept = NoneKept;
-        if (response.Retained.Count > 0)
-        {
-            overrides = overrides.AddRange(response.Retained.Select(r => KeyValuePair.Create(r.Name, (string?)r.Version)));
-            kept = kept.AddRange(response.Retained.Select(r => KeyValuePair.Create(r.Name, r)));
-        }
-
-        return new ClientState(Type, IsDelta, Subscription, response.Source, overrides, null, Requests, kept);
+        var exceptions = response.Retained.Count == 0
+            ? NoExceptions
+            : NoExceptions.AddRange(response.Retained.Select(r => KeyValuePair.Create(r.Name, KnownResource.Held(r))));
+        return new ClientState(Type, IsDelta, Subscription, response.Source, exceptions, null, Requests);
     }
 
     /// <summary>Every resource the client holds (as far as the server sent or was told), with the resource
     /// itself when the server still has that version at hand.</summary>
     public IEnumerable<HeldResource> HeldResources()
     {
-        foreach (var (name, version) in Overrides)
+        foreach (var (name, known) in Exceptions)
         {
-            if (!string.IsNullOrEmpty(version) && Subscription.Covers(name))
+            if (known.IsHeld && Subscription.Covers(name))
             {
-                yield return new HeldResource(name, version, GetHeld(name));
+                yield return new HeldResource(name, known.Version!, HeldAtHand(name, known));
             }
         }
 
@@ -218,7 +206,7 @@ public sealed class ClientState
 
         foreach (var resource in Baseline.Sorted)
         {
-            if (!Overrides.ContainsKey(resource.Name) && Subscription.Covers(resource.Name))
+            if (!Exceptions.ContainsKey(resource.Name) && Subscription.Covers(resource.Name))
             {
                 yield return new HeldResource(resource.Name, resource.Version, resource);
             }
@@ -226,54 +214,59 @@ public sealed class ClientState
     }
 
     /// <summary>The resource the client holds under <paramref name="name"/>, when the server knows it.</summary>
-    internal XdsResource? GetHeld(string name)
+    internal XdsResource? GetHeld(string name) => HeldAtHand(name, Known(name));
+
+    /// <summary>What the server knows of the client's <paramref name="name"/>: an exception, else what the
+    /// baseline says.</summary>
+    internal KnownResource Known(string name)
     {
-        var version = GetRaw(name);
-        if (string.IsNullOrEmpty(version))
+        if (Exceptions.TryGetValue(name, out var known))
         {
-            return null;
-        }
-
-        if (Kept.TryGetValue(name, out var kept) && kept.Version == version)
-        {
-            return kept;
-        }
-
-        return Baseline is not null && Baseline.TryGet(name, out var resource) && resource.Version == version ? resource : null;
-    }
-
-    /// <summary>The raw client version: a version, <see cref="Absent"/>, or null (unknown).</summary>
-    internal string? GetRaw(string name)
-    {
-        if (Overrides.TryGetValue(name, out var version))
-        {
-            return version;
+            return known;
         }
 
         if (Baseline is null)
         {
             // Nothing received yet for this type (or the baseline was detached into exceptions): a name not among
             // the exceptions is unknown, to be sent or, in delta, reported removed.
+            return KnownResource.Unknown;
+        }
+
+        return Subscription.Covers(name) && Baseline.TryGet(name, out var resource)
+            ? KnownResource.Held(resource)
+            : KnownResource.Absent;
+    }
+
+    /// <summary>The held resource itself, when the server has that version at hand.</summary>
+    private XdsResource? HeldAtHand(string name, KnownResource known)
+    {
+        if (!known.IsHeld)
+        {
             return null;
         }
 
-        return Subscription.Covers(name) && Baseline.TryGet(name, out var resource) ? resource.Version : Absent;
+        return known.Resource
+            ?? (Baseline is not null && Baseline.TryGet(name, out var resource) && resource.Version == known.Version ? resource : null);
     }
 
     /// <summary>
     /// Before a wildcard is added, the baseline only speaks for the names subscribed so far: turn those into
     /// explicit exceptions and drop the baseline, so resources the client never had are sent.
     /// </summary>
-    private (ResourceSet?, ImmutableDictionary<string, string?>) Detach()
+    private (ResourceSet?, ImmutableDictionary<string, KnownResource>) Detach()
     {
-        var builder = Overrides.ToBuilder();
+        var builder = Exceptions.ToBuilder();
         if (Baseline is not null)
         {
             foreach (var name in Subscription.Names)
             {
                 if (!builder.ContainsKey(name))
                 {
-                    builder[name] = Baseline.TryGet(name, out var resource) ? resource.Version : Absent;
+                    // The version only: without the baseline the resource is no longer at hand (as for a version a
+                    // reconnecting client reports).
+                    builder[name] = Baseline.TryGet(name, out var resource)
+                        ? KnownResource.Held(resource.Version)
+                        : KnownResource.Absent;
                 }
             }
         }
@@ -293,13 +286,12 @@ public sealed class ClientState
     private static ClientState Create(ResourceType type, bool isDelta)
     {
         ArgumentNullException.ThrowIfNull(type);
-        return new ClientState(type, isDelta, Subscription.None, null,
-            ImmutableDictionary.Create<string, string?>(StringComparer.Ordinal), null, 0);
+        return new ClientState(type, isDelta, Subscription.None, null, NoExceptions, null, 0);
     }
 
     /// <inheritdoc />
     public override string ToString() =>
-        $"{(IsDelta ? "delta" : "sotw")} {Type.ShortName} [{Subscription}] baseline v{Baseline?.Version ?? "-"} +{Overrides.Count}";
+        $"{(IsDelta ? "delta" : "sotw")} {Type.ShortName} [{Subscription}] baseline v{Baseline?.Version ?? "-"} +{Exceptions.Count}";
 }
 
 /// <summary>A resource a client holds.</summary>

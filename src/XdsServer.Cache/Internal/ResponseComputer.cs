@@ -10,25 +10,25 @@ internal static class ResponseComputer
     public static WatchResponse? Compute(ClientState state, ResourceSet current)
     {
         var subscription = state.Subscription;
-        if (subscription.IsEmpty && state.Overrides.IsEmpty)
+        if (subscription.IsEmpty && state.Exceptions.IsEmpty)
         {
             return null; // subscribed to nothing
         }
 
-        if (ReferenceEquals(state.Baseline, current) && state.Overrides.IsEmpty)
+        if (ReferenceEquals(state.Baseline, current) && state.Exceptions.IsEmpty)
         {
             return null; // "no response when nothing the subscriber would receive has changed"
         }
 
         // A reconnecting SotW wildcard client that already has this version needs nothing (the protocol page
         // allows this for LDS/CDS when the only subscription is a wildcard).
-        if (!state.IsDelta && state.Baseline is null && state.Overrides.IsEmpty && subscription.IsWildcard
+        if (!state.IsDelta && state.Baseline is null && state.Exceptions.IsEmpty && subscription.IsWildcard
             && subscription.Names.Count == 0 && state.ReconnectVersion == current.Version)
         {
             return null;
         }
 
-        if (state.Baseline is null && state.Overrides.IsEmpty)
+        if (state.Baseline is null && state.Exceptions.IsEmpty)
         {
             // A client that holds nothing yet (a new stream): every subscribed resource that exists, in name order,
             // read off the set's sorted array instead of looked up and sorted name by name; in delta also the
@@ -59,19 +59,19 @@ internal static class ResponseComputer
                 continue;
             }
 
-            var held = state.GetRaw(name);
+            var known = state.Known(name);
             if (current.TryGet(name, out var resource))
             {
-                if (held != resource.Version)
+                if (!known.Holds(resource.Version))
                 {
                     (changed ??= []).Add(resource);
                 }
             }
-            else if (held != ClientState.Absent)
+            else if (known.Kind != KnownKind.Absent)
             {
                 // Unknown (newly subscribed, so the client must learn it does not exist) or deleted.
                 (removed ??= []).Add(name);
-                deletedKnown |= held is not null;
+                deletedKnown |= known.IsHeld;
             }
         }
 
@@ -82,7 +82,7 @@ internal static class ResponseComputer
                 // Nothing to send. A client known by exceptions (a reconnect's initial_resource_versions) holds
                 // exactly `current`: an empty answer lets the stream record that as one reference instead of
                 // keeping a version per name (~100 B each, per stream, until the type next changes).
-                return state.Overrides.IsEmpty ? null : new WatchResponse(state, current, [], []);
+                return state.Exceptions.IsEmpty ? null : new WatchResponse(state, current, [], []);
             }
 
             return new WatchResponse(state, current, Sorted(changed), SortedNames(removed));
@@ -118,7 +118,7 @@ internal static class ResponseComputer
                 yield return name;
             }
 
-            foreach (var name in state.Overrides.Keys)
+            foreach (var name in state.Exceptions.Keys)
             {
                 if (!subscription.Names.Contains(name))
                 {
@@ -137,7 +137,7 @@ internal static class ResponseComputer
                 yield return name;
             }
 
-            foreach (var name in state.Overrides.Keys)
+            foreach (var name in state.Exceptions.Keys)
             {
                 if (!current.Contains(name))
                 {
@@ -153,7 +153,7 @@ internal static class ResponseComputer
             yield return name;
         }
 
-        foreach (var name in state.Overrides.Keys)
+        foreach (var name in state.Exceptions.Keys)
         {
             if (!changed.Contains(name))
             {
