@@ -14,6 +14,7 @@ public sealed class ResourceSet : IReadOnlyCollection<XdsResource>
 {
     private XdsResource[]? _sorted;
     private ChangesFrom? _lastChanges;
+    private ResponseMemo? _responses;
 
     internal ResourceSet(ResourceType type, ImmutableDictionary<string, XdsResource> items, ulong digestSum,
         string? explicitVersion, ChangeHistory history, long generation)
@@ -62,6 +63,10 @@ public sealed class ResourceSet : IReadOnlyCollection<XdsResource>
     internal ChangeHistory History { get; }
 
     internal long Generation { get; }
+
+    /// <summary>The answers computed against this set for clients in the same position; it lives and dies with the set.</summary>
+    internal ResponseMemo Responses =>
+        Volatile.Read(ref _responses) ?? Interlocked.CompareExchange(ref _responses, new ResponseMemo(), null) ?? _responses!;
 
     /// <summary>Every resource, sorted by name. Computed once per set and shared by every response that
     /// carries the whole set (a SotW wildcard Listener or Cluster response to any number of streams).</summary>

@@ -10,7 +10,7 @@ public class ResponseComputerTests
     private static readonly ResourceType Cds = EnvoyResourceTypes.Cluster;
     private static readonly ResourceType Lds = EnvoyResourceTypes.Listener;
 
-    private static XdsResource Resource(ResourceType type, string name, string version = "1")
+    internal static XdsResource Resource(ResourceType type, string name, string version = "1")
     {
         Google.Protobuf.IMessage message = type == Cds ? Fixtures.Cluster(name)
             : type == Lds ? Fixtures.Listener(name, "route")
@@ -19,7 +19,7 @@ public class ResponseComputerTests
     }
 
     /// <summary>A set of <paramref name="names"/> at version 1, added in the order given.</summary>
-    private static ResourceSet SetOf(ResourceType type, params string[] names)
+    internal static ResourceSet SetOf(ResourceType type, params string[] names)
     {
         var builder = ResourceSet.Empty(type).ToBuilder();
         foreach (var name in names)
@@ -30,7 +30,7 @@ public class ResponseComputerTests
         return builder.Build();
     }
 
-    private static ResourceSet Next(ResourceSet from, string[]? update = null, string[]? remove = null, string version = "2")
+    internal static ResourceSet Next(ResourceSet from, string[]? update = null, string[]? remove = null, string version = "2")
     {
         var builder = from.ToBuilder();
         foreach (var name in update ?? [])
@@ -47,14 +47,14 @@ public class ResponseComputerTests
     }
 
     /// <summary>A state brought up to date with <paramref name="set"/> (its answer recorded).</summary>
-    private static ClientState UpToDate(ClientState state, ResourceSet set)
+    internal static ClientState UpToDate(ClientState state, ResourceSet set)
     {
         var response = ResponseComputer.Compute(state, set);
         Assert.NotNull(response);
         return state.ApplyResponse(response);
     }
 
-    private static string[] NamesOf(WatchResponse response) => [.. response.Resources.Select(r => r.Name)];
+    internal static string[] NamesOf(WatchResponse response) => [.. response.Resources.Select(r => r.Name)];
 
     [Fact]
     public void Nothing_subscribed_answers_nothing()

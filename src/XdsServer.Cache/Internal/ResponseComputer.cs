@@ -9,6 +9,40 @@ internal static class ResponseComputer
 {
     public static WatchResponse? Compute(ClientState state, ResourceSet current)
     {
+        if (!state.Exceptions.IsEmpty)
+        {
+            return ComputeNew(state, current);
+        }
+
+        if (state.Subscription.IsEmpty)
+        {
+            return null; // subscribed to nothing
+        }
+
+        if (ReferenceEquals(state.Baseline, current))
+        {
+            return null; // "no response when nothing the subscriber would receive has changed"
+        }
+
+        // Without exceptions the answer depends only on inputs that streams in the same position share: computed
+        // once per set and position, and the same lists for all of them (ResponseMemo).
+        var key = new ResponseKey(state);
+        var memo = current.Responses;
+        if (!memo.TryGet(key, out var answer))
+        {
+            var computed = ComputeNew(state, current);
+            answer = memo.Add(key, computed is null ? null : new ResponseAnswer(computed.Resources, computed.RemovedNames));
+            if (answer is not null && computed is not null && ReferenceEquals(answer.Resources, computed.Resources))
+            {
+                return computed;
+            }
+        }
+
+        return answer is null ? null : new WatchResponse(state, current, answer.Resources, answer.RemovedNames);
+    }
+
+    private static WatchResponse? ComputeNew(ClientState state, ResourceSet current)
+    {
         var subscription = state.Subscription;
         if (subscription.IsEmpty && state.Exceptions.IsEmpty)
         {
