@@ -7,7 +7,7 @@ namespace XdsServer.Cache.Internal;
 /// </summary>
 internal static class ResponseComputer
 {
-    public static WatchResponse? Compute(ClientState state, ResourceSet current)
+    public static WatchResponse? Compute(ClientState state, ResourceSet current, Snapshot? snapshot = null)
     {
         var subscription = state.Subscription;
         if (subscription.IsEmpty && state.Overrides.IsEmpty)
@@ -39,7 +39,7 @@ internal static class ResponseComputer
             // none" (as istiod answers), which lets an Envoy finish initialising instead of waiting out its
             // initial_fetch_timeout. Otherwise nothing is sent until something exists.
             var emptyStateMatters = !state.IsDelta && subscription.IsWildcard && current.Type.FullStateInSotw;
-            return all.Count == 0 && missing.Count == 0 && !emptyStateMatters ? null : new WatchResponse(state, current, all, missing);
+            return all.Count == 0 && missing.Count == 0 && !emptyStateMatters ? null : new WatchResponse(state, current, snapshot, all, missing);
         }
 
         List<XdsResource>? changed = null;
@@ -82,16 +82,16 @@ internal static class ResponseComputer
                 // Nothing to send. A client known by exceptions (a reconnect's initial_resource_versions) holds
                 // exactly `current`: an empty answer lets the stream record that as one reference instead of
                 // keeping a version per name (~100 B each, per stream, until the type next changes).
-                return state.Overrides.IsEmpty ? null : new WatchResponse(state, current, [], []);
+                return state.Overrides.IsEmpty ? null : new WatchResponse(state, current, snapshot, [], []);
             }
 
-            return new WatchResponse(state, current, Sorted(changed), SortedNames(removed));
+            return new WatchResponse(state, current, snapshot, Sorted(changed), SortedNames(removed));
         }
 
         if (!state.Type.FullStateInSotw)
         {
             // Partial types: only what changed; a deletion cannot be said in SotW (the parent's change says it).
-            return changed is null ? null : new WatchResponse(state, current, Sorted(changed), []);
+            return changed is null ? null : new WatchResponse(state, current, snapshot, Sorted(changed), []);
         }
 
         // Listener and Cluster: "the server must include the complete state of the world"; a resource the
@@ -101,7 +101,7 @@ internal static class ResponseComputer
             return null;
         }
 
-        return new WatchResponse(state, current, FullState(subscription, current), []);
+        return new WatchResponse(state, current, snapshot, FullState(subscription, current), []);
     }
 
     /// <summary>The names that may differ between what the client holds and <paramref name="current"/>.</summary>
