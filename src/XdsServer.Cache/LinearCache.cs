@@ -113,7 +113,7 @@ public sealed class LinearCache : ICache
             seq = _seq;
         }
 
-        CacheWatch.EvaluateAll([(watch, set)], () => Volatile.Read(ref _seq) == seq, _ => Resources, _logger, _metrics);
+        CacheWatch.EvaluateAll([(watch, set)], null, () => Volatile.Read(ref _seq) == seq, _ => (Resources, null), _logger, _metrics);
         return watch;
     }
 
@@ -177,7 +177,7 @@ public sealed class LinearCache : ICache
         }
 
         CacheLog.LinearUpdated(_logger, Type.TypeUrl, updates.Count, deleted, Version);
-        CacheWatch.EvaluateAll(toEvaluate, () => Volatile.Read(ref _seq) == seq, _ => Resources, _logger, _metrics);
+        CacheWatch.EvaluateAll(toEvaluate, null, () => Volatile.Read(ref _seq) == seq, _ => (Resources, null), _logger, _metrics);
         return deleted;
     }
 

@@ -121,7 +121,7 @@ public sealed class SnapshotCache : ICache, IDisposable
         CacheLog.SnapshotSet(_logger, ClientText.ForLog(group), snapshot);
         // Clusters before endpoints before listeners before routes (make before break within an update).
         toEvaluate.Sort(static (a, b) => a.Item2.Type.AdsOrder.CompareTo(b.Item2.Type.AdsOrder));
-        CacheWatch.EvaluateAll(toEvaluate, () => Volatile.Read(ref g.Seq) == seq, t => CurrentSet(g, t), _logger, _metrics, Evaluations);
+        CacheWatch.EvaluateAll(toEvaluate, snapshot, () => Volatile.Read(ref g.Seq) == seq, t => CurrentSet(g, t), _logger, _metrics, Evaluations);
     }
 
     /// <summary>Gets the snapshot of <paramref name="group"/>, if one is set.</summary>
@@ -188,6 +188,7 @@ public sealed class SnapshotCache : ICache, IDisposable
             var g = _groups.GetOrAdd(key, static k => new Group(k));
             CacheWatch watch;
             ResourceSet? set;
+            Snapshot? snapshot;
             long seq;
             lock (g.Gate)
             {
@@ -206,13 +207,14 @@ public sealed class SnapshotCache : ICache, IDisposable
                 g.WatchCount++;
                 g.Node = request.Node;
                 g.LastRequest = _time.GetUtcNow();
-                set = g.Snapshot?.GetResources(typeUrl);
+                snapshot = g.Snapshot;
+                set = snapshot?.GetResources(typeUrl);
                 seq = g.Seq;
             }
 
             if (set is not null)
             {
-                CacheWatch.EvaluateAll([(watch, set)], () => Volatile.Read(ref g.Seq) == seq, t => CurrentSet(g, t), _logger, _metrics, Evaluations);
+                CacheWatch.EvaluateAll([(watch, set)], snapshot, () => Volatile.Read(ref g.Seq) == seq, t => CurrentSet(g, t), _logger, _metrics, Evaluations);
             }
 
             return watch;
@@ -293,11 +295,11 @@ public sealed class SnapshotCache : ICache, IDisposable
     /// <summary>Stops the idle-expiry timer.</summary>
     public void Dispose() => _idleTimer?.Dispose();
 
-    private static ResourceSet? CurrentSet(Group g, string typeUrl)
+    private static (ResourceSet? Set, Snapshot? Snapshot) CurrentSet(Group g, string typeUrl)
     {
         lock (g.Gate)
         {
-            return g.Snapshot?.GetResources(typeUrl);
+            return (g.Snapshot?.GetResources(typeUrl), g.Snapshot);
         }
     }
 

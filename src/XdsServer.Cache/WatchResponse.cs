@@ -6,11 +6,12 @@ namespace XdsServer.Cache;
 /// </summary>
 public sealed class WatchResponse
 {
-    internal WatchResponse(ClientState state, ResourceSet source, IReadOnlyList<XdsResource> resources,
+    internal WatchResponse(ClientState state, ResourceSet source, Snapshot? snapshot, IReadOnlyList<XdsResource> resources,
         IReadOnlyList<string> removedNames, IReadOnlyList<XdsResource>? retained = null, long computedAt = 0)
     {
         State = state;
         Source = source;
+        Snapshot = snapshot;
         Resources = resources;
         RemovedNames = removedNames;
         Retained = retained ?? [];
@@ -22,6 +23,13 @@ public sealed class WatchResponse
 
     /// <summary>The resource set the response was computed against.</summary>
     public ResourceSet Source { get; }
+
+    /// <summary>
+    /// The snapshot <see cref="Source"/> was taken from, when the cache serves whole snapshots (<see cref="SnapshotCache"/>);
+    /// null from a cache of one type (<see cref="LinearCache"/>). A server orders an ADS push by it: a resource of an
+    /// earlier type that this response references will be sent by the same update exactly when this snapshot holds it.
+    /// </summary>
+    public Snapshot? Snapshot { get; }
 
     /// <summary>The type URL.</summary>
     public string TypeUrl => Source.TypeUrl;
@@ -89,8 +97,8 @@ public sealed class WatchResponse
 
         var keep = retained.Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
         return IsDelta
-            ? new WatchResponse(State, Source, Resources, [.. RemovedNames.Where(n => !keep.Contains(n))], retained, ComputedAt)
-            : new WatchResponse(State, Source, [.. Resources.Concat(retained).OrderBy(r => r.Name, StringComparer.Ordinal)],
+            ? new WatchResponse(State, Source, Snapshot, Resources, [.. RemovedNames.Where(n => !keep.Contains(n))], retained, ComputedAt)
+            : new WatchResponse(State, Source, Snapshot, [.. Resources.Concat(retained).OrderBy(r => r.Name, StringComparer.Ordinal)],
                 RemovedNames, retained, ComputedAt);
     }
 

@@ -62,6 +62,9 @@ public class MidEvaluationUpdateTests
 
         Assert.NotNull(endpoints.Response);
         Assert.Equal(s3.GetVersion(TypeUrls.ClusterLoadAssignment), endpoints.Response!.Version);
+        // The answer names the snapshot its set came from (the server orders pushes by it), not the one whose update
+        // reached the watch.
+        Assert.Same(s3, endpoints.Response.Snapshot);
     }
 
     private static WatchResponse ResponseTo(ClientState state, Snapshot snapshot)

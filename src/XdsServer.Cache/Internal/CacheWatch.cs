@@ -37,8 +37,16 @@ internal sealed class CacheWatch : IDisposable
     /// every cache lock; once a newer update has started, the remaining watches are evaluated against the
     /// newest set, so a slow evaluation does not answer with a set older than the one in force.
     /// </summary>
-    public static void EvaluateAll(IReadOnlyList<(CacheWatch Watch, ResourceSet Set)> watches, Func<bool> isCurrent,
-        Func<string, ResourceSet?> currentSet, ILogger logger, CacheMetrics metrics, WatchEvaluations? evaluations = null)
+    /// <param name="watches">The watches and the set of <paramref name="snapshot"/> each is evaluated against.</param>
+    /// <param name="snapshot">The snapshot the sets belong to (null for a cache of one type).</param>
+    /// <param name="isCurrent">False once a newer update has started.</param>
+    /// <param name="current">The newest set of a type and the snapshot it belongs to.</param>
+    /// <param name="logger">Where a failing callback is logged.</param>
+    /// <param name="metrics">Counts answered watches.</param>
+    /// <param name="evaluations">Counts evaluations per type (tests).</param>
+    public static void EvaluateAll(IReadOnlyList<(CacheWatch Watch, ResourceSet Set)> watches, Snapshot? snapshot,
+        Func<bool> isCurrent, Func<string, (ResourceSet? Set, Snapshot? Snapshot)> current, ILogger logger,
+        CacheMetrics metrics, WatchEvaluations? evaluations = null)
     {
         foreach (var (watch, evaluated) in watches)
         {
@@ -50,14 +58,14 @@ internal sealed class CacheWatch : IDisposable
             // A newer update has started: evaluate against the newest set rather than stop. The newer update
             // skips types whose set it did not change, so stopping here could leave this watch unanswered
             // although its client still lacks what this update brought.
-            var set = isCurrent() ? evaluated : currentSet(watch.Request.TypeUrl);
+            var (set, from) = isCurrent() ? (evaluated, snapshot) : current(watch.Request.TypeUrl);
             if (set is null)
             {
                 continue;
             }
 
             evaluations?.Count(watch.Request.TypeUrl);
-            var response = ResponseComputer.Compute(watch.Request.State, set);
+            var response = ResponseComputer.Compute(watch.Request.State, set, from);
             if (response is null || !watch.TryClaim())
             {
                 continue;

@@ -7,11 +7,11 @@ namespace XdsServer.Cache.Internal;
 /// </summary>
 internal static class ResponseComputer
 {
-    public static WatchResponse? Compute(ClientState state, ResourceSet current)
+    public static WatchResponse? Compute(ClientState state, ResourceSet current, Snapshot? snapshot = null)
     {
         if (!state.Exceptions.IsEmpty)
         {
-            return ComputeNew(state, current);
+            return ComputeNew(state, current, snapshot);
         }
 
         if (state.Subscription.IsEmpty)
@@ -30,7 +30,7 @@ internal static class ResponseComputer
         var memo = current.Responses;
         if (!memo.TryGet(key, out var answer))
         {
-            var computed = ComputeNew(state, current);
+            var computed = ComputeNew(state, current, snapshot);
             answer = memo.Add(key, computed is null ? null : new ResponseAnswer(computed.Resources, computed.RemovedNames));
             if (answer is not null && computed is not null && ReferenceEquals(answer.Resources, computed.Resources))
             {
@@ -38,10 +38,10 @@ internal static class ResponseComputer
             }
         }
 
-        return answer is null ? null : new WatchResponse(state, current, answer.Resources, answer.RemovedNames);
+        return answer is null ? null : new WatchResponse(state, current, snapshot, answer.Resources, answer.RemovedNames);
     }
 
-    private static WatchResponse? ComputeNew(ClientState state, ResourceSet current)
+    private static WatchResponse? ComputeNew(ClientState state, ResourceSet current, Snapshot? snapshot)
     {
         var subscription = state.Subscription;
         if (subscription.IsEmpty && state.Exceptions.IsEmpty)
@@ -73,7 +73,7 @@ internal static class ResponseComputer
             // none" (as istiod answers), which lets an Envoy finish initialising instead of waiting out its
             // initial_fetch_timeout. Otherwise nothing is sent until something exists.
             var emptyStateMatters = !state.IsDelta && subscription.IsWildcard && current.Type.FullStateInSotw;
-            return all.Count == 0 && missing.Count == 0 && !emptyStateMatters ? null : new WatchResponse(state, current, all, missing);
+            return all.Count == 0 && missing.Count == 0 && !emptyStateMatters ? null : new WatchResponse(state, current, snapshot, all, missing);
         }
 
         List<XdsResource>? changed = null;
@@ -116,16 +116,16 @@ internal static class ResponseComputer
                 // Nothing to send. A client known by exceptions (a reconnect's initial_resource_versions) holds
                 // exactly `current`: an empty answer lets the stream record that as one reference instead of
                 // keeping a version per name (~100 B each, per stream, until the type next changes).
-                return state.Exceptions.IsEmpty ? null : new WatchResponse(state, current, [], []);
+                return state.Exceptions.IsEmpty ? null : new WatchResponse(state, current, snapshot, [], []);
             }
 
-            return new WatchResponse(state, current, Sorted(changed), SortedNames(removed));
+            return new WatchResponse(state, current, snapshot, Sorted(changed), SortedNames(removed));
         }
 
         if (!state.Type.FullStateInSotw)
         {
             // Partial types: only what changed; a deletion cannot be said in SotW (the parent's change says it).
-            return changed is null ? null : new WatchResponse(state, current, Sorted(changed), []);
+            return changed is null ? null : new WatchResponse(state, current, snapshot, Sorted(changed), []);
         }
 
         // Listener and Cluster: "the server must include the complete state of the world"; a resource the
@@ -135,7 +135,7 @@ internal static class ResponseComputer
             return null;
         }
 
-        return new WatchResponse(state, current, FullState(subscription, current), []);
+        return new WatchResponse(state, current, snapshot, FullState(subscription, current), []);
     }
 
     /// <summary>The names that may differ between what the client holds and <paramref name="current"/>.</summary>
