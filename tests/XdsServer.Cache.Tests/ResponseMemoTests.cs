@@ -38,6 +38,25 @@ public class ResponseMemoTests
     }
 
     [Fact]
+    public void Shared_lists_still_name_each_response_s_own_snapshot()
+    {
+        var before = Endpoints(5);
+        var a = UpToDate(New(false, ["e001", "e002"]), before);
+        var b = UpToDate(New(false, ["e001", "e002"]), before);
+        var after = Next(before, update: ["e001"]);
+        // Two snapshots can hold the same set (an update that changed another type).
+        var one = Snapshot.CreateBuilder().Build();
+        var two = Snapshot.CreateBuilder().Build();
+
+        var first = ResponseComputer.Compute(a, after, one)!;
+        var second = ResponseComputer.Compute(b, after, two)!;
+
+        Assert.Same(first.Resources, second.Resources);
+        Assert.Same(one, first.Snapshot);
+        Assert.Same(two, second.Snapshot);
+    }
+
+    [Fact]
     public void Streams_in_different_positions_get_their_own_answers()
     {
         var s0 = Endpoints(10);
