@@ -1,7 +1,8 @@
 namespace XdsServer.Cache.Internal;
 
 /// <summary>
-/// Decides what one client needs from one resource set. Pure: no locks, no I/O; safe on any thread.
+/// Decides what one client needs from one resource set. No locks, no I/O; safe on any thread (the only state it
+/// writes is the set's lock-free <see cref="ResponseMemo"/>).
 /// Cost is O(changed since the client's baseline + exceptions), plus O(subscribed) for the body of a
 /// SotW Listener/Cluster response, which must carry the full state.
 /// </summary>
