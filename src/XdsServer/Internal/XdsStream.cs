@@ -622,7 +622,7 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
             }
 
             var write = _writer!.WriteAsync(message, Cancellation);
-            if (!write.IsCompleted && await Task.WhenAny(write, SendBudget.SlowWriteElapsedAsync()).ConfigureAwait(false) != write)
+            if (!write.IsCompleted && await Task.WhenAny(write, Core.SendBudget.SlowWriteElapsedAsync()).ConfigureAwait(false) != write)
             {
                 // The client is slow to read: stop counting this write against everyone's budget.
                 lease.Dispose();
