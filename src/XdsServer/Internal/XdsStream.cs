@@ -148,9 +148,12 @@ internal abstract partial class XdsStream<TRequest, TResponse> : IStreamStatusSo
         }
         catch (Exception e) when (e is not RpcException)
         {
+            // A server fault (a callback, an authorizer, a bug of ours): logged as an error with the exception, and the
+            // client gets INTERNAL with a detail that says nothing of it (an exception's text may carry the server's
+            // internals), not gRPC's UNKNOWN "Exception was thrown by handler".
             reason = "failed: " + e.Message;
             XdsLog.StreamFailed(Core.Logger, e, StreamId);
-            throw;
+            throw XdsServerCore.Fail(StatusCode.Internal, "the server failed to serve the stream: an internal error, which the server logged");
         }
         finally
         {
