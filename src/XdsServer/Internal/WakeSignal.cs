@@ -27,8 +27,9 @@ internal sealed class WakeSignal
         waiter?.TrySetResult(); // outside the lock: the waiter's continuation runs asynchronously anyway
     }
 
-    /// <summary>Completes at once when set since the last wait (and resets), otherwise at the next <see cref="Set"/>.</summary>
-    public Task WaitAsync(CancellationToken cancellationToken)
+    /// <summary>Completes at once when set since the last wait (and resets), otherwise at the next <see cref="Set"/>.
+    /// To wake on cancellation, register <see cref="Set"/> with the token once (cheaper than a token per wait).</summary>
+    public Task WaitAsync()
     {
         TaskCompletionSource waiter;
         lock (_gate)
@@ -42,6 +43,6 @@ internal sealed class WakeSignal
             waiter = _waiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
-        return cancellationToken.CanBeCanceled ? waiter.Task.WaitAsync(cancellationToken) : waiter.Task;
+        return waiter.Task;
     }
 }

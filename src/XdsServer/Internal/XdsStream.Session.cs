@@ -128,6 +128,7 @@ internal abstract partial class XdsStream<TRequest, TResponse>
     private async Task LoopAsync()
     {
         var requests = _transport!.Requests;
+        using var wakeOnCancel = Cancellation.UnsafeRegister(static wake => ((WakeSignal)wake!).Set(), _wake);
         while (true)
         {
             if (requests.TryRead(out var request))
@@ -140,7 +141,8 @@ internal abstract partial class XdsStream<TRequest, TResponse>
             await SendPendingAsync().ConfigureAwait(false);
             if (!requests.Completion.IsCompleted)
             {
-                await _wake.WaitAsync(Cancellation).ConfigureAwait(false);
+                await _wake.WaitAsync().ConfigureAwait(false);
+                Cancellation.ThrowIfCancellationRequested();
                 continue;
             }
 
