@@ -27,7 +27,10 @@ internal abstract partial class XdsStream<TRequest, TResponse> : IStreamStatusSo
 
     private readonly string? _fixedTypeUrl;
     private readonly DateTimeOffset _openedAt;
+    // Cancelled by RunAsync when the stream ends (stops the reader and the authorization keeper); thread-safe.
     private readonly CancellationTokenSource _ended = new();
+
+    // Released by Reauthorize (any thread, the registry), awaited by the authorization keeper alone; thread-safe.
     private readonly SemaphoreSlim _reauthorizeNow = new(0, 1);
 
     // Set once in RunAsync before the stream is registered or any other task starts; read by them afterwards.
