@@ -2,8 +2,8 @@ using XdsServer.Internal;
 
 namespace XdsServer.Tests;
 
-/// <summary>The per-type slot of a stream holds one pending answer: the newest of the current watch
-/// generation (docs/architecture.md, invariant 3).</summary>
+/// <summary>The per-type slot of a stream holds one pending answer (its <see cref="PendingAnswer"/> mailbox): the newest
+/// of the current watch generation (docs/architecture.md, invariant 3).</summary>
 public class TypeSlotTests
 {
     /// <summary>What a cache answers a client that holds nothing, for two different snapshots.</summary>
@@ -28,29 +28,29 @@ public class TypeSlotTests
     public void The_newest_answer_of_the_current_generation_wins()
     {
         var (state, older, newer) = TwoAnswers();
-        var slot = new TypeSlot(EnvoyResourceTypes.Cluster, state);
+        var slot = new TypeSlot(EnvoyResourceTypes.Cluster, state).Pending;
         var generation = slot.BeginWatch();
 
-        slot.SetPending(generation, older);
-        slot.SetPending(generation, newer);
+        slot.Offer(generation, older);
+        slot.Offer(generation, newer);
 
-        Assert.Same(newer, slot.TakePending());
-        Assert.Null(slot.TakePending());
+        Assert.Same(newer, slot.Take());
+        Assert.Null(slot.Take());
     }
 
     [Fact]
     public void An_answer_of_an_earlier_generation_is_refused_and_a_new_generation_drops_the_old_answer()
     {
         var (state, older, newer) = TwoAnswers();
-        var slot = new TypeSlot(EnvoyResourceTypes.Cluster, state);
+        var slot = new TypeSlot(EnvoyResourceTypes.Cluster, state).Pending;
         var first = slot.BeginWatch();
-        slot.SetPending(first, older);
+        slot.Offer(first, older);
 
         var second = slot.BeginWatch();
         Assert.False(slot.HasPending, "a new watch generation keeps an answer computed for the old one");
-        slot.SetPending(first, older); // the cancelled watch answers late
+        slot.Offer(first, older); // the cancelled watch answers late
         Assert.False(slot.HasPending, "a late answer of a cancelled watch was stored");
-        slot.SetPending(second, newer);
-        Assert.Same(newer, slot.PeekPending());
+        slot.Offer(second, newer);
+        Assert.Same(newer, slot.Peek());
     }
 }

@@ -7,7 +7,7 @@ using GenericXdsConfig = Envoy.Service.Status.V3.ClientConfig.Types.GenericXdsCo
 namespace XdsServer.Internal;
 
 /// <summary>
-/// Turns a stream's per-type state into CSDS <c>GenericXdsConfig</c> entries. For every type the stream has, first ONE
+/// Turns a stream's published per-type status records (<see cref="TypeStatus"/>) into CSDS <c>GenericXdsConfig</c> entries. For every type the stream has, first ONE
 /// type-level entry: an EMPTY name (no resource has one: names are checked non-empty), no config, and the type's state
 /// as the operator pages define it (<see cref="Operations.ProxySync.StateOf"/>): <c>config_status</c> SYNCED when the
 /// last response sent was ACKed, STALE when it is not answered yet, ERROR when it was NACKed (with
@@ -20,10 +20,10 @@ namespace XdsServer.Internal;
 /// </summary>
 internal static class ClientStatusBuilder
 {
-    public static ClientConfig Build(Node node, IReadOnlyList<TypeSlot> slots)
+    public static ClientConfig Build(Node node, IReadOnlyList<TypeStatus> types)
     {
         var config = new ClientConfig { Node = node };
-        foreach (var slot in slots)
+        foreach (var slot in types)
         {
             var sensitive = slot.Type.Sensitive;
             var lastSent = slot.LastSent?.Resources.ToDictionary(r => r.Name, r => r.Version, StringComparer.Ordinal)
@@ -86,7 +86,7 @@ internal static class ClientStatusBuilder
     }
 
     /// <summary>The type-level entry (empty name, no config) with the state of the type's last response.</summary>
-    private static GenericXdsConfig TypeEntry(TypeSlot slot, XdsNack? nacked)
+    private static GenericXdsConfig TypeEntry(TypeStatus slot, XdsNack? nacked)
     {
         var entry = new GenericXdsConfig
         {

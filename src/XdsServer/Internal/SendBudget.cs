@@ -13,29 +13,30 @@ namespace XdsServer.Internal;
 /// bounded as every stream's are (one write in flight, at most one pending answer per type). A response larger
 /// than the whole budget waits until nothing else is counted, then goes alone.
 /// </remarks>
-internal sealed class SendBudget
+internal sealed class SendBudget : IDisposable
 {
     /// <summary>A write counts against the budget until it completes or, at most, between one and two of these.</summary>
     public static readonly TimeSpan SlowWrite = TimeSpan.FromSeconds(1);
 
-    // One shared clock for every slow write instead of a timer per write (thousands of writes wait at once in a
-    // burst, and timers contend on the timer queue): each tick completes the previous tick's task. The field is
-    // never read; it keeps the timer referenced (an unreferenced timer is collected and stops).
-    private static TaskCompletionSource _tick = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private static readonly ITimer TickTimer = TimeProvider.System.CreateTimer(
-        static _ => Interlocked.Exchange(ref _tick, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(),
-        null, SlowWrite, SlowWrite);
+    // One clock per budget for every slow write instead of a timer per write (thousands of writes wait at once in a
+    // burst, and timers contend on the timer queue). It comes from the host's TimeProvider and dies with the budget:
+    // two hosts in one process share nothing. Thread rule: _tick is replaced only by the timer callback (Volatile),
+    // and a tick links its successor before it completes, so a waiter can always reach the next one.
+    private readonly ITimer _timer;
+    private Tick _tick = new();
 
     private readonly Lock _lock = new();
     private readonly Queue<Waiter> _waiters = new();
     private readonly long _capacity;
     private long _available;
 
-    public SendBudget(long capacity)
+    public SendBudget(long capacity, TimeProvider time)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        ArgumentNullException.ThrowIfNull(time);
         _capacity = capacity;
         _available = capacity;
+        _timer = time.CreateTimer(static state => ((SendBudget)state!).OnTick(), this, SlowWrite, SlowWrite);
     }
 
     /// <summary>Bytes counted now (for tests and metrics).</summary>
@@ -51,10 +52,22 @@ internal sealed class SendBudget
     }
 
     /// <summary>Completes after one to two <see cref="SlowWrite"/> periods: the next tick and then one more.</summary>
-    public static async Task SlowWriteElapsedAsync()
+    public async Task SlowWriteElapsedAsync()
     {
-        await Volatile.Read(ref _tick).Task.ConfigureAwait(false);
-        await Volatile.Read(ref _tick).Task.ConfigureAwait(false);
+        var next = Volatile.Read(ref _tick);
+        await next.Done.Task.ConfigureAwait(false);
+        await next.Following!.Done.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>Stops the tick timer (the server core is disposed with its host).</summary>
+    public void Dispose() => _timer.Dispose();
+
+    private void OnTick()
+    {
+        var fresh = new Tick();
+        var done = Interlocked.Exchange(ref _tick, fresh);
+        done.Following = fresh; // before completing: a waiter woken by this tick reads its successor
+        done.Done.TrySetResult();
     }
 
     /// <summary>Waits until <paramref name="bytes"/> (capped at the capacity) are free and takes them; dispose
@@ -142,5 +155,13 @@ internal sealed class SendBudget
         public TaskCompletionSource Granted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public void Cancel() => Granted.TrySetCanceled();
+    }
+
+    private sealed class Tick
+    {
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>The tick after this one, set before <see cref="Done"/> completes.</summary>
+        public Tick? Following { get; set; }
     }
 }

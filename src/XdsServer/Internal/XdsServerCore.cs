@@ -4,8 +4,9 @@ using XdsServer.Cache;
 
 namespace XdsServer.Internal;
 
-/// <summary>What every stream of the server shares: the cache, the types, options, hooks and the registry.</summary>
-internal sealed class XdsServerCore
+/// <summary>What every stream of the server shares: the cache, the types, options, hooks and the registry. A DI
+/// singleton, disposed with its host (it owns the send budget's timer).</summary>
+internal sealed class XdsServerCore : IDisposable
 {
     private long _lastStreamId;
     private int _authorizerWarned;
@@ -23,7 +24,7 @@ internal sealed class XdsServerCore
         Logger = loggerFactory.CreateLogger("XdsServer");
         Metrics = metrics;
         Time = time ?? TimeProvider.System;
-        SendBudget = new SendBudget(Options.MaxResponseBytesInFlight);
+        SendBudget = new SendBudget(Options.MaxResponseBytesInFlight, Time);
     }
 
     /// <summary>The server-wide bound on response bytes being written (<see cref="XdsServerOptions.MaxResponseBytesInFlight"/>).</summary>
@@ -47,6 +48,9 @@ internal sealed class XdsServerCore
     public XdsMetrics Metrics { get; }
 
     public TimeProvider Time { get; }
+
+    /// <summary>Stops the server's timers.</summary>
+    public void Dispose() => SendBudget.Dispose();
 
     public long NextStreamId() => Interlocked.Increment(ref _lastStreamId);
 

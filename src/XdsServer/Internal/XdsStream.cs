@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Threading.Channels;
 using Envoy.Config.Core.V3;
 using Google.Protobuf;
 using Grpc.Core;
@@ -9,32 +6,37 @@ using XdsServer.Cache;
 namespace XdsServer.Internal;
 
 /// <summary>
-/// One xDS stream: a reader that queues requests (bounded), and one loop that applies them, opens watches
-/// and is the stream's only writer. Watches never send: they leave their answer in the type's slot (newest
-/// wins, one per type) and wake the loop (docs/architecture.md, invariants 2 and 3).
+/// One xDS stream, in parts with one owner each (docs/architecture.md, invariants 2 and 3):
+/// <list type="bullet">
+/// <item>this file: lifecycle (open, authorize, callbacks, close) and keeping the stream authorized, plus the
+/// status views, which read only what the loop publishes;</item>
+/// <item><see cref="StreamTransport{TRequest, TResponse}"/>: reads requests into a bounded queue, writes messages;</item>
+/// <item>the session loop (XdsStream.Session.cs): applies requests, opens watches, owns every
+/// <see cref="TypeSlot"/> and is the only writer of per-type state;</item>
+/// <item><see cref="ResponseOrdering"/>: make before break over ADS (parked responses, deferred removals);</item>
+/// <item><see cref="ResponseWriter{TResponse}"/>: the send budget, metrics and the log line of each response.</item>
+/// </list>
+/// Watches never send: they leave their answer in the type's <see cref="PendingAnswer"/> (newest wins, one per type)
+/// and wake the loop through a <see cref="WakeSignal"/>.
 /// </summary>
-internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IOrderedStream, IDisposable
+internal abstract partial class XdsStream<TRequest, TResponse> : IStreamStatusSource, IDisposable
     where TRequest : class, IMessage
     where TResponse : class, IMessage
 {
-    private static readonly object Wake = new();
     private static readonly TimeSpan MaxWait = TimeSpan.FromDays(1);
 
-    private readonly Dictionary<string, TypeSlot> _slots = new(StringComparer.Ordinal);
-    private readonly List<TypeSlot> _slotsInOrder = [];
-    private readonly Lock _statusGate = new();
-    private readonly Channel<object> _inbox = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly SemaphoreSlim _readCredits;
-    private readonly ResourceOrder? _order;
     private readonly string? _fixedTypeUrl;
     private readonly DateTimeOffset _openedAt;
-    private int _wakeScheduled;
-    private long _nonce;
+    // Cancelled by RunAsync when the stream ends (stops the reader and the authorization keeper); thread-safe.
     private readonly CancellationTokenSource _ended = new();
+
+    // Released by Reauthorize (any thread, the registry), awaited by the authorization keeper alone; thread-safe.
     private readonly SemaphoreSlim _reauthorizeNow = new(0, 1);
-    private IServerStreamWriter<TResponse>? _writer;
+
+    // Set once in RunAsync before the stream is registered or any other task starts; read by them afterwards.
+    private StreamTransport<TRequest, TResponse>? _transport;
+    private ResponseWriter<TResponse>? _writer;
     private Node? _node;
-    private RpcException? _revoked;
 
     protected XdsStream(XdsServerCore core, XdsProtocol protocol, string? fixedTypeUrl, ServerCallContext call)
     {
@@ -42,9 +44,10 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
         _fixedTypeUrl = fixedTypeUrl;
         Context = new XdsStreamContext(core.NextStreamId(), protocol, fixedTypeUrl, call, null);
         Cancellation = call.CancellationToken;
-        _readCredits = new SemaphoreSlim(core.Options.MaxQueuedRequestsPerStream);
         _openedAt = core.Time.GetUtcNow();
-        _order = fixedTypeUrl is null && core.Options.MakeBeforeBreak ? new ResourceOrder(this) : null;
+        _ordering = fixedTypeUrl is null && core.Options.MakeBeforeBreak
+            ? new ResponseOrdering(_slots, core.Logger, Context.StreamId)
+            : null;
     }
 
     public XdsServerCore Core { get; }
@@ -57,25 +60,23 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
 
     public Node? CurrentNode => _node;
 
-    public IReadOnlyDictionary<string, TypeSlot> Slots => _slots;
-
     public long StreamId => Context.StreamId;
 
     public async Task RunAsync(IAsyncStreamReader<TRequest> requests, IServerStreamWriter<TResponse> responses)
     {
-        _writer = responses;
+        var transport = new StreamTransport<TRequest, TResponse>(requests, responses, Core.Options.MaxQueuedRequestsPerStream, _wake);
+        _transport = transport;
+        _writer = new ResponseWriter<TResponse>(Core, StreamId, Context.Protocol, transport.WriteAsync);
         var opened = false;
-        Task? reader = null;
         IDisposable? tracking = null;
         var reason = "client closed";
         try
         {
-            if (!await requests.MoveNext(Cancellation).ConfigureAwait(false))
+            if (await transport.ReadFirstAsync(Cancellation).ConfigureAwait(false) is not { } first)
             {
                 return;
             }
 
-            var first = requests.Current;
             _node = NodeOf(first);
             if (_node is null)
             {
@@ -119,7 +120,7 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
                 _ = KeepAuthorizedAsync(authorization);
             }
 
-            reader = ReadAsync(requests);
+            transport.StartReading(_ended.Token);
             await HandleAsync(first).ConfigureAwait(false);
             await LoopAsync().ConfigureAwait(false);
         }
@@ -150,32 +151,19 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
         }
         catch (Exception e) when (e is not RpcException)
         {
+            // A server fault (a callback, an authorizer, a bug of ours): logged as an error with the exception, and the
+            // client gets INTERNAL with a detail that says nothing of it (an exception's text may carry the server's
+            // internals), not gRPC's UNKNOWN "Exception was thrown by handler".
             reason = "failed: " + e.Message;
             XdsLog.StreamFailed(Core.Logger, e, StreamId);
-            throw;
+            throw XdsServerCore.Fail(StatusCode.Internal, "the server failed to serve the stream: an internal error, which the server logged");
         }
         finally
         {
-            _inbox.Writer.TryComplete();
+            transport.End();
             await _ended.CancelAsync().ConfigureAwait(false);
-            if (reader is not null)
-            {
-                // The reader must be done before the handler returns: Kestrel reuses the request's body reader for
-                // the connection's next call, and a read left running would fail that call ("Error reading message").
-                await reader.ConfigureAwait(false);
-            }
-
-            lock (_statusGate)
-            {
-                foreach (var slot in _slotsInOrder)
-                {
-                    slot.Watch?.Dispose();
-                    slot.Watch = null;
-                    slot.DropPending();
-                    slot.Held = null;
-                }
-            }
-
+            await transport.StopAsync().ConfigureAwait(false); // before the handler returns (see StopAsync)
+            CloseSlots();
             tracking?.Dispose();
             if (opened)
             {
@@ -214,7 +202,7 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
     /// Keeps a credential-based authorization true while the stream lives: ends the stream with UNAUTHENTICATED
     /// when the credential expires, and asks the authorizers again every
     /// <see cref="XdsServerOptions.ReauthorizationInterval"/> when the decision may be revoked. Ending goes
-    /// through the request channel, so the loop stops before it sends anything else.
+    /// through the request queue, so the loop stops before it sends anything else.
     /// </summary>
     private async Task KeepAuthorizedAsync(NodeAuthorization authorization)
     {
@@ -300,18 +288,9 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
     private void Revoke(string detail)
     {
         var error = XdsServerCore.Fail(StatusCode.Unauthenticated, detail);
-        Volatile.Write(ref _revoked, error);
-        _inbox.Writer.TryComplete(error);
+        _writer?.Revoke(error);
+        _transport?.End(error); // the loop wakes, finds the queue ended with this error and stops
     }
-
-    /// <summary>The node of a request, if it carries one.</summary>
-    protected abstract Node? NodeOf(TRequest request);
-
-    /// <summary>Applies one request: ACK/NACK bookkeeping, subscription changes, watches.</summary>
-    protected abstract ValueTask HandleAsync(TRequest request);
-
-    /// <summary>Builds the wire response for a watch's answer.</summary>
-    protected abstract TResponse BuildResponse(WatchResponse response, string nonce);
 
     /// <summary>The type URL of a request: the stream's own on a per-type stream (which may not change).</summary>
     protected ResourceType ResolveType(string requestTypeUrl)
@@ -337,7 +316,7 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
 
     private ResourceType Confidential(ResourceType type)
     {
-        if (type.Sensitive && !_slots.ContainsKey(type.TypeUrl))
+        if (type.Sensitive && !HasSlot(type.TypeUrl))
         {
             Core.RequireConfidentialTransport(type, Context);
         }
@@ -354,306 +333,9 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
         }
     }
 
-    /// <summary>The slot of a type, created on first use.</summary>
-    protected TypeSlot SlotFor(ResourceType type, Func<ResourceType, ClientState> create)
-    {
-        if (_slots.TryGetValue(type.TypeUrl, out var slot))
-        {
-            return slot;
-        }
-
-        // Asked once per type and stream, before anything of the type exists: "not served" is the client's mistake
-        // (INVALID_ARGUMENT); from here on an exception from the cache is the server's fault.
-        Core.RequireServed(StreamId, type.TypeUrl, Node);
-        slot = new TypeSlot(type, create(type));
-        lock (_statusGate)
-        {
-            _slots.Add(type.TypeUrl, slot);
-            _slotsInOrder.Add(slot);
-            _slotsInOrder.Sort(static (a, b) => a.Type.AdsOrder.CompareTo(b.Type.AdsOrder));
-        }
-
-        return slot;
-    }
-
-    /// <summary>Records an ACK or a NACK of the response with <paramref name="nonce"/>.</summary>
-    protected async ValueTask AcknowledgeAsync(TypeSlot slot, string nonce, string version, Google.Rpc.Status? error)
-    {
-        var type = XdsMetrics.Type(slot.Type.ShortName);
-        if (error is not null)
-        {
-            lock (_statusGate)
-            {
-                slot.LastNack = new XdsNack(nonce, slot.LastSentVersion ?? string.Empty, error.Message, Core.Time.GetUtcNow());
-                slot.Nacks++;
-                slot.AwaitingAck = false;
-            }
-
-            Core.Metrics.Nacks.Add(1, type, XdsMetrics.Protocol(Context.Protocol));
-            XdsLog.Nack(Core.Logger, ClientText.ForLog(Node.Id), slot.Type.TypeUrl, ClientText.ForLog(slot.LastSentVersion), ClientText.ForLog(nonce), ClientText.ForLog(error.Message, 1024));
-            foreach (var callbacks in Core.Callbacks)
-            {
-                await callbacks.OnNackAsync(Context, slot.Type.TypeUrl, nonce, error).ConfigureAwait(false);
-            }
-
-            return;
-        }
-
-        lock (_statusGate)
-        {
-            slot.AckedVersion = version;
-            slot.LastNack = null;
-            slot.Acks++;
-            slot.AwaitingAck = false;
-        }
-
-        Core.Metrics.Acks.Add(1, type, XdsMetrics.Protocol(Context.Protocol));
-        foreach (var callbacks in Core.Callbacks)
-        {
-            await callbacks.OnAckAsync(Context, slot.Type.TypeUrl, version, nonce).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>
-    /// Moves a slot to a new client state. A state that did not change keeps its open watch or pending
-    /// answer; otherwise the old watch and any answer computed for the old state go, and a new watch opens
-    /// (this is also how an ACK re-arms a type after a response).
-    /// </summary>
-    protected void Update(TypeSlot slot, ClientState state)
-    {
-        if (ReferenceEquals(state, slot.State) && (slot.Watch is not null || slot.HasPending || slot.Held is not null))
-        {
-            return;
-        }
-
-        lock (_statusGate)
-        {
-            slot.State = state;
-        }
-
-        Rearm(slot);
-    }
-
-    private void Rearm(TypeSlot slot)
-    {
-        slot.Watch?.Dispose();
-        var generation = slot.BeginWatch();
-        slot.Held = null;
-        slot.RecheckWhenSettled = false;
-        try
-        {
-            slot.Watch = Core.Cache.CreateWatch(new WatchRequest(Node, slot.State), response =>
-            {
-                slot.SetPending(generation, response);
-                if (Interlocked.Exchange(ref _wakeScheduled, 1) == 0)
-                {
-                    _inbox.Writer.TryWrite(Wake);
-                }
-            });
-        }
-        catch (Exception e)
-        {
-            throw Core.CacheFailed(StreamId, nameof(ICache.CreateWatch), slot.Type.TypeUrl, e);
-        }
-    }
-
-    private async Task ReadAsync(IAsyncStreamReader<TRequest> requests)
-    {
-        try
-        {
-            // _ended: cancelled when the stream ends for any reason (the call's own token included), so the reader stops.
-            var ended = _ended.Token;
-            while (await requests.MoveNext(ended).ConfigureAwait(false))
-            {
-                // Back-pressure: at most MaxQueuedRequestsPerStream requests wait for the loop.
-                await _readCredits.WaitAsync(ended).ConfigureAwait(false);
-                _inbox.Writer.TryWrite(requests.Current);
-            }
-
-            _inbox.Writer.TryComplete();
-        }
-        catch (Exception e)
-        {
-            _inbox.Writer.TryComplete(e);
-        }
-    }
-
-    private async Task LoopAsync()
-    {
-        var reader = _inbox.Reader;
-        while (true)
-        {
-            if (!reader.TryRead(out var item))
-            {
-                // Requests first (one may make a pending answer stale), then whatever is pending.
-                await SendPendingAsync().ConfigureAwait(false);
-                try
-                {
-                    if (!await reader.WaitToReadAsync(Cancellation).ConfigureAwait(false))
-                    {
-                        return; // the client half-closed the stream
-                    }
-                }
-                catch (RpcException)
-                {
-                    throw;
-                }
-                catch (Exception e) when (e is IOException or InvalidOperationException)
-                {
-                    return; // the client went away
-                }
-
-                continue;
-            }
-
-            if (ReferenceEquals(item, Wake))
-            {
-                Volatile.Write(ref _wakeScheduled, 0);
-                continue;
-            }
-
-            _readCredits.Release();
-            await HandleAsync((TRequest)item).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>
-    /// Sends pending answers, always the lowest ADS order first: after each send the scan starts again, since
-    /// a watch of a lower type may have answered meanwhile (one update answers clusters before endpoints,
-    /// but the loop may wake between the two). Answers that must wait (make before break) are held.
-    /// </summary>
-    private async ValueTask SendPendingAsync()
-    {
-        bool sent;
-        do
-        {
-            sent = false;
-            foreach (var slot in _slotsInOrder)
-            {
-                var response = slot.Held ?? slot.TakePending();
-                if (response is null)
-                {
-                    continue;
-                }
-
-                slot.Held = null;
-                slot.Watch = null; // it answered: it is done
-                if (!ReferenceEquals(response.State, slot.State))
-                {
-                    continue; // computed for a state a later request replaced
-                }
-
-                if (response.IsEmpty)
-                {
-                    // The client already holds the source set: record it, send nothing, watch again.
-                    lock (_statusGate)
-                    {
-                        slot.State = slot.State.ApplyResponse(response);
-                    }
-
-                    Rearm(slot);
-                    continue;
-                }
-
-                if (_order is not null)
-                {
-                    var prepared = _order.Prepare(slot, response);
-                    if (prepared is null)
-                    {
-                        slot.Held = response;
-                        continue;
-                    }
-
-                    response = prepared;
-                }
-
-                await SendAsync(slot, response).ConfigureAwait(false);
-                sent = true;
-                break;
-            }
-
-            if (sent && _order is not null)
-            {
-                foreach (var slot in _slotsInOrder)
-                {
-                    if (slot.RecheckWhenSettled && slot.Watch is not null && !slot.HasPending && slot.Held is null)
-                    {
-                        Rearm(slot); // a deferred removal may go now
-                    }
-                }
-            }
-        }
-        while (sent);
-    }
-
-    /// <summary>What a response weighs in the send budget: its resources' cached bytes plus their names, type
-    /// URLs and versions, which is the encoded size up to a few bytes of framing per resource. Read off the
-    /// cache instead of <c>CalculateSize()</c>, which walks the whole message again before gRPC encodes it.</summary>
-    private static long Weight(WatchResponse response)
-    {
-        long bytes = 64 + (response.RemovedNames.Count * 64);
-        foreach (var resource in response.Resources)
-        {
-            bytes += resource.Bytes.Length + resource.TypeUrl.Length + resource.Name.Length + resource.Version.Length + 16;
-        }
-
-        return bytes;
-    }
-
-    private async ValueTask SendAsync(TypeSlot slot, WatchResponse response)
-    {
-        if (Volatile.Read(ref _revoked) is { } revoked)
-        {
-            throw revoked; // the credential is gone: nothing more is sent
-        }
-
-        var nonce = (++_nonce).ToString(CultureInfo.InvariantCulture);
-        var message = BuildResponse(response, nonce);
-        foreach (var callbacks in Core.Callbacks)
-        {
-            await callbacks.OnResponseAsync(Context, message, Cancellation).ConfigureAwait(false);
-        }
-
-        using (var lease = await Core.SendBudget.AcquireAsync(Weight(response), Cancellation).ConfigureAwait(false))
-        {
-            if (Volatile.Read(ref _revoked) is { } revokedMeanwhile)
-            {
-                throw revokedMeanwhile; // revoked while callbacks ran or the budget was awaited
-            }
-
-            var write = _writer!.WriteAsync(message, Cancellation);
-            if (!write.IsCompleted && await Task.WhenAny(write, SendBudget.SlowWriteElapsedAsync()).ConfigureAwait(false) != write)
-            {
-                // The client is slow to read: stop counting this write against everyone's budget.
-                lease.Dispose();
-            }
-
-            await write.ConfigureAwait(false);
-        }
-
-        lock (_statusGate)
-        {
-            slot.State = slot.State.ApplyResponse(response);
-            slot.LastSent = response;
-            slot.LastSentNonce = nonce;
-            slot.LastSentVersion = response.Version;
-            slot.LastSentAt = Core.Time.GetUtcNow();
-            slot.AwaitingAck = true;
-            slot.ResponsesSent++;
-        }
-
-        var type = XdsMetrics.Type(slot.Type.ShortName);
-        var protocol = XdsMetrics.Protocol(Context.Protocol);
-        Core.Metrics.Responses.Add(1, type, protocol);
-        Core.Metrics.BytesSent.Add(message.CalculateSize(), type, protocol);
-        Core.Metrics.PushLatency.Record(Stopwatch.GetElapsedTime(response.ComputedAt).TotalSeconds, type, protocol);
-        XdsLog.Sent(Core.Logger, StreamId, slot.Type.TypeUrl, response.Version, nonce, response.Resources.Count, response.RemovedNames.Count);
-    }
-
     /// <summary>Called by <see cref="RunAsync"/> when the stream ends.</summary>
     public void Dispose()
     {
-        _readCredits.Dispose();
         _ended.Dispose();
         _reauthorizeNow.Dispose();
     }
@@ -661,24 +343,23 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
     private static readonly IReadOnlyDictionary<string, string> NoResources =
         new System.Collections.ObjectModel.ReadOnlyDictionary<string, string>(new Dictionary<string, string>());
 
-    public Envoy.Service.Status.V3.ClientConfig? GetClientConfig()
-    {
-        lock (_statusGate)
-        {
-            return _node is null ? null : ClientStatusBuilder.Build(_node, _slotsInOrder);
-        }
-    }
+    // The views below run on any thread: they read only the slots' published status records and the published slot
+    // list, never the loop's mutable state, and take no lock.
+
+    public Envoy.Service.Status.V3.ClientConfig? GetClientConfig() =>
+        _node is null ? null : ClientStatusBuilder.Build(_node, [.. PublishedSlots.Select(s => s.Status)]);
 
     public XdsStreamStatus? GetStatus(bool withResources = true)
     {
-        lock (_statusGate)
+        if (_node is null)
         {
-            if (_node is null)
-            {
-                return null;
-            }
+            return null;
+        }
 
-            var types = _slotsInOrder.Select(s => new XdsTypeStatus(
+        var types = PublishedSlots.Select(slot =>
+        {
+            var s = slot.Status;
+            return new XdsTypeStatus(
                 s.Type.TypeUrl,
                 withResources ? s.State.Subscription.ToString() : string.Empty,
                 s.LastSentVersion,
@@ -686,15 +367,15 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
                 s.LastSentAt,
                 s.AckedVersion,
                 s.LastNack,
-                s.HasPending ? 1 : 0,
-                s.Held is not null,
+                slot.Pending.HasPending ? 1 : 0,
+                s.Parked,
                 s.ResponsesSent,
                 s.Acks,
                 s.Nacks,
                 withResources
                     ? s.State.HeldResources().ToDictionary(h => h.Name, h => h.Version, StringComparer.Ordinal)
-                    : NoResources) { AwaitingAck = s.AwaitingAck }).ToList();
-            return new XdsStreamStatus(StreamId, Context.Protocol, _node, _openedAt, types);
-        }
+                    : NoResources) { AwaitingAck = s.AwaitingAck };
+        }).ToList();
+        return new XdsStreamStatus(StreamId, Context.Protocol, _node, _openedAt, types);
     }
 }

@@ -1,4 +1,4 @@
-using Grpc.Core;
+using Microsoft.Extensions.Logging;
 using XdsServer.Cache;
 
 namespace XdsServer.Internal;
@@ -6,22 +6,34 @@ namespace XdsServer.Internal;
 /// <summary>
 /// Make before break over ADS, across updates (docs/architecture.md, invariant 6). Before a response goes out:
 /// <list type="bullet">
-/// <item>make: it waits while a resource it references, of a type pushed earlier (clusters before routes,
-/// secrets before clusters and listeners), exists and is subscribed to but has not reached the client yet;</item>
+/// <item>make: it is parked while a resource it references, of a type pushed earlier (clusters before routes,
+/// secrets before clusters and listeners), is subscribed to, has not reached the client yet and will be sent;</item>
 /// <item>break: a removal of a resource that something the client still holds, of a type pushed later,
 /// references is deferred (kept in the response) until that reference is gone.</item>
 /// </list>
-/// Only subscribed names can hold a response, so a client that asks for clusters by the names it reads in
+/// "Will be sent" is decided from the snapshot the response was computed from (<see cref="WatchResponse.Snapshot"/>:
+/// the same update carries the referenced resource exactly when that snapshot holds it) or from the earlier type's
+/// pending or parked answer; with no snapshot (a cache of one type) only those answers count. The cache is never
+/// asked. Only subscribed names can hold a response, so a client that asks for clusters by the names it reads in
 /// routes (gRPC) is never made to wait for something it cannot yet ask for.
 /// </summary>
-internal sealed class ResourceOrder(IOrderedStream stream)
+/// <remarks>Thread rule: owned by the stream's loop, which alone calls it; its parked responses and deferred-removal
+/// marks are loop-only state. It reads the slots' loop-owned state and their mailboxes, and writes neither.</remarks>
+internal sealed class ResponseOrdering(IReadOnlyDictionary<string, TypeSlot> slots, ILogger logger, long streamId)
 {
-    /// <summary>Returns the response to send now (perhaps with removals deferred), or null to hold it.</summary>
+    private readonly Dictionary<TypeSlot, WatchResponse> _parked = [];
+    private readonly HashSet<TypeSlot> _deferred = [];
+
+    /// <summary>
+    /// Returns the response to send now (perhaps with removals deferred), or null when it must wait: then it is
+    /// parked here until <see cref="TakeParked"/>.
+    /// </summary>
     public WatchResponse? Prepare(TypeSlot slot, WatchResponse response)
     {
         if (FirstMissingReference(slot, response) is { } missing)
         {
-            XdsLog.Held(stream.Core.Logger, stream.StreamId, slot.Type.TypeUrl, missing.TypeUrl, missing.Name);
+            XdsLog.Held(logger, streamId, slot.Type.TypeUrl, missing.TypeUrl, missing.Name);
+            _parked[slot] = response;
             return null;
         }
 
@@ -40,11 +52,28 @@ internal sealed class ResourceOrder(IOrderedStream stream)
 
         foreach (var name in keep)
         {
-            XdsLog.RemovalDeferred(stream.Core.Logger, stream.StreamId, slot.Type.TypeUrl, name);
+            XdsLog.RemovalDeferred(logger, streamId, slot.Type.TypeUrl, name);
         }
 
-        slot.RecheckWhenSettled = true;
+        _deferred.Add(slot);
         return response.Retaining(keep);
+    }
+
+    /// <summary>The response parked for <paramref name="slot"/>, removed from here, or null.</summary>
+    public WatchResponse? TakeParked(TypeSlot slot) => _parked.Remove(slot, out var parked) ? parked : null;
+
+    public bool IsParked(TypeSlot slot) => _parked.ContainsKey(slot);
+
+    /// <summary>True when <paramref name="slot"/> deferred a removal and should be evaluated again once the types
+    /// pushed after it settle (the reference may be gone by then).</summary>
+    public bool HasDeferredRemovals(TypeSlot slot) => _deferred.Contains(slot);
+
+    /// <summary>Forgets what was parked or deferred for <paramref name="slot"/>: its client state moved on, and a new
+    /// watch answers for the new one.</summary>
+    public void Forget(TypeSlot slot)
+    {
+        _parked.Remove(slot);
+        _deferred.Remove(slot);
     }
 
     private ResourceReference? FirstMissingReference(TypeSlot slot, WatchResponse response)
@@ -58,11 +87,11 @@ internal sealed class ResourceOrder(IOrderedStream stream)
 
             foreach (var reference in resource.References)
             {
-                if (stream.Slots.TryGetValue(reference.TypeUrl, out var earlier)
+                if (slots.TryGetValue(reference.TypeUrl, out var earlier)
                     && earlier.Type.AdsOrder < slot.Type.AdsOrder
                     && earlier.State.Subscription.Covers(reference.Name)
                     && earlier.State.GetVersion(reference.Name) is null
-                    && WillBeSent(earlier, reference.Name))
+                    && WillBeSent(earlier, reference.Name, response))
                 {
                     return reference;
                 }
@@ -72,26 +101,17 @@ internal sealed class ResourceOrder(IOrderedStream stream)
         return null;
     }
 
-    /// <summary>True when the resource exists for this node, so the earlier type will deliver it.</summary>
-    private bool WillBeSent(TypeSlot earlier, string name)
+    /// <summary>True when the earlier type will deliver <paramref name="name"/>: its waiting answer carries it, or the
+    /// snapshot <paramref name="response"/> was computed from holds it (the same update sends it).</summary>
+    private bool WillBeSent(TypeSlot earlier, string name, WatchResponse response)
     {
-        if ((earlier.Held ?? earlier.PeekPending()) is { } waiting && waiting.Resources.Any(r => r.Name == name))
+        var waiting = _parked.GetValueOrDefault(earlier) ?? earlier.Pending.Peek();
+        if (waiting is not null && waiting.Resources.Any(r => r.Name == name))
         {
             return true;
         }
 
-        // The earlier type has a slot, so the cache said it serves that type to this node (XdsStream.SlotFor).
-        FetchResult fetched;
-        try
-        {
-            fetched = stream.Core.Cache.Fetch(new FetchRequest(stream.Node, earlier.Type.TypeUrl, [name], string.Empty));
-        }
-        catch (Exception e)
-        {
-            throw stream.Core.CacheFailed(stream.StreamId, nameof(ICache.Fetch), earlier.Type.TypeUrl, e);
-        }
-
-        return fetched.Status == FetchStatus.Ok && fetched.Resources.Count > 0;
+        return response.Snapshot?.GetResources(earlier.Type.TypeUrl) is { } set && set.Contains(name);
     }
 
     /// <summary>Names the response removes from the client.</summary>
@@ -115,7 +135,7 @@ internal sealed class ResourceOrder(IOrderedStream stream)
     private HashSet<string> ReferencedByLaterTypes(TypeSlot slot)
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var later in stream.Slots.Values)
+        foreach (var later in slots.Values)
         {
             if (later.Type.AdsOrder <= slot.Type.AdsOrder)
             {
@@ -136,16 +156,4 @@ internal sealed class ResourceOrder(IOrderedStream stream)
 
         return names;
     }
-}
-
-/// <summary>What <see cref="ResourceOrder"/> needs of a stream.</summary>
-internal interface IOrderedStream
-{
-    XdsServerCore Core { get; }
-
-    long StreamId { get; }
-
-    Envoy.Config.Core.V3.Node Node { get; }
-
-    IReadOnlyDictionary<string, TypeSlot> Slots { get; }
 }
