@@ -19,8 +19,8 @@ namespace XdsServer.Benchmarks;
 /// <item><b>Today</b> (<c>SnapshotCache</c>, real): <c>SetSnapshot</c> computes each open watch's response
 /// (<c>ResponseComputer.Compute</c>) on the setter's thread and hands it to the stream, which stores it in a slot
 /// under a lock with a watch generation (a late answer of a replaced watch is refused) and is woken. The stream's
-/// loop takes it, drops it if its state changed meanwhile, records it (<c>ApplyResponse</c>) and re-arms (a new
-/// one-shot <c>CreateWatch</c>, which evaluates once more against the current set: nothing new).</item>
+/// loop takes it, drops it if its state changed meanwhile, records it (<c>ApplyResponse</c>) and, on the client's ACK (taken as
+/// immediate), re-arms (a new one-shot <c>CreateWatch</c>, which evaluates once more against the current set: nothing new).</item>
 /// <item><b>Signal</b> (prototype: <see cref="SignalCache"/>): a stream registers once per (group, type);
 /// <c>SetSnapshot</c> only swaps the snapshot and sets a "type changed" flag on each registration of a changed
 /// type (waking the stream when the flag was clear). The stream's loop, when it is ready to send, reads the
@@ -56,6 +56,8 @@ namespace XdsServer.Benchmarks;
 /// TodaySlowStream    10,000   149 ms / 86.2 ms         26.0 MB  1.00
 /// SignalSlowStream   10,000   47.3 ms / 56.8 ms        7.87 MB  0.33 / 0.69
 /// </code>
+/// <para>A second run of the Cycle methods with <c>--iterationCount 15</c> (same load): Signal/Today 0.60 / 0.54
+/// at W = 100, 0.94 / 0.59 at 1,000, 0.45 / 0.71 at 10,000 (names / *; RatioSD 0.09-0.24).</para>
 /// <para>Computations per stream (<c>ResponseComputer.Compute</c>, counted in every run and printed at cleanup):
 /// one update, Today 2 (the answer, then the re-arm's evaluation that finds nothing), Signal 1; two updates
 /// before the loop runs, Today 3 with 2 responses sent (the first already superseded, the second only after the
@@ -66,8 +68,8 @@ namespace XdsServer.Benchmarks;
 /// streams; every other group's update, and the next one of this group, waits behind it); signalling costs W flag
 /// sets (about 2 ms at 10,000; 17-110x less at every W) and allocates nothing per stream.</item>
 /// <item>CPU: the total is lower, not just moved: no second evaluation on re-arm, no one-shot watch, request,
-/// closure and slot per update (allocations 0.58-0.60x); 0.42-0.44x at 10,000 streams, 0.78-0.90x at 1,000 and
-/// 0.52-0.65x at 100 (both within about two RatioSD of 1 on this noisy run).</item>
+/// closure and slot per update (allocations 0.58-0.60x). Over both runs 0.42-0.71x at 10,000 streams, 0.59-0.94x
+/// at 1,000, 0.52-0.65x at 100; never above Today, though at 1,000 by names within noise of equal.</item>
 /// <item>Latest wins by construction: a stream computes against the set in force when it is ready to send, so a
 /// slow stream skips the versions it missed (1 computation, 1 send, instead of 3 and 2; 0.3-0.7x CPU). Today a
 /// one-shot watch answered with v1 makes the stream send v1 although v2 is set, and v2 only after the ACK.</item>
