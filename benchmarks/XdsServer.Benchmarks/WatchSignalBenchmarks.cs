@@ -319,7 +319,7 @@ internal abstract class Fleet : IDisposable
     protected abstract void Set(string group, Snapshot snapshot);
 
     /// <summary>Records a response as sent, checking it carries exactly what changed.</summary>
-    public void Check(WatchResponse response)
+    public void CheckChanged(WatchResponse response)
     {
         if (response.Resources.Count != ChangedPerUpdate)
         {
@@ -371,7 +371,7 @@ internal abstract class StreamModel(Fleet fleet)
     /// <summary>The response was sent: the client holds it.</summary>
     protected void Record(WatchResponse response)
     {
-        Fleet.Check(response);
+        Fleet.CheckChanged(response);
         State = State.ApplyResponse(response);
         Applied++;
     }
