@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using XdsServer.Cache;
+using XdsServer.Internal.Encoding;
 
 namespace XdsServer.Internal;
 
@@ -24,7 +25,11 @@ internal sealed class XdsServerCore
         Metrics = metrics;
         Time = time ?? TimeProvider.System;
         SendBudget = new SendBudget(Options.MaxResponseBytesInFlight);
+        Encoder = new ResponseEncoder(Callbacks);
     }
+
+    /// <summary>Encodes responses, once per distinct content across this server's streams.</summary>
+    public ResponseEncoder Encoder { get; }
 
     /// <summary>The server-wide bound on response bytes being written (<see cref="XdsServerOptions.MaxResponseBytesInFlight"/>).</summary>
     public SendBudget SendBudget { get; }

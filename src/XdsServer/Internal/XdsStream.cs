@@ -5,6 +5,7 @@ using Envoy.Config.Core.V3;
 using Google.Protobuf;
 using Grpc.Core;
 using XdsServer.Cache;
+using XdsServer.Internal.Encoding;
 
 namespace XdsServer.Internal;
 
@@ -32,7 +33,7 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
     private long _nonce;
     private readonly CancellationTokenSource _ended = new();
     private readonly SemaphoreSlim _reauthorizeNow = new(0, 1);
-    private IServerStreamWriter<TResponse>? _writer;
+    private IServerStreamWriter<OutgoingResponse>? _writer;
     private Node? _node;
     private RpcException? _revoked;
 
@@ -61,7 +62,7 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
 
     public long StreamId => Context.StreamId;
 
-    public async Task RunAsync(IAsyncStreamReader<TRequest> requests, IServerStreamWriter<TResponse> responses)
+    public async Task RunAsync(IAsyncStreamReader<TRequest> requests, IServerStreamWriter<OutgoingResponse> responses)
     {
         _writer = responses;
         var opened = false;
@@ -309,9 +310,6 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
 
     /// <summary>Applies one request: ACK/NACK bookkeeping, subscription changes, watches.</summary>
     protected abstract ValueTask HandleAsync(TRequest request);
-
-    /// <summary>Builds the wire response for a watch's answer.</summary>
-    protected abstract TResponse BuildResponse(WatchResponse response, string nonce);
 
     /// <summary>The type URL of a request: the stream's own on a per-type stream (which may not change).</summary>
     protected ResourceType ResolveType(string requestTypeUrl)
@@ -608,10 +606,16 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
         }
 
         var nonce = (++_nonce).ToString(CultureInfo.InvariantCulture);
-        var message = BuildResponse(response, nonce);
-        foreach (var callbacks in Core.Callbacks)
+        // Encoded once per distinct content across streams; the message object is built only for callbacks that
+        // look at responses.
+        var message = Core.Encoder.Encode(response, nonce);
+        if (Core.Encoder.ResponseCallbacks.Count > 0)
         {
-            await callbacks.OnResponseAsync(Context, message, Cancellation).ConfigureAwait(false);
+            var built = message.ToMessage();
+            foreach (var callbacks in Core.Encoder.ResponseCallbacks)
+            {
+                await callbacks.OnResponseAsync(Context, built, Cancellation).ConfigureAwait(false);
+            }
         }
 
         using (var lease = await Core.SendBudget.AcquireAsync(Weight(response), Cancellation).ConfigureAwait(false))
@@ -645,7 +649,7 @@ internal abstract class XdsStream<TRequest, TResponse> : IStreamStatusSource, IO
         var type = XdsMetrics.Type(slot.Type.ShortName);
         var protocol = XdsMetrics.Protocol(Context.Protocol);
         Core.Metrics.Responses.Add(1, type, protocol);
-        Core.Metrics.BytesSent.Add(message.CalculateSize(), type, protocol);
+        Core.Metrics.BytesSent.Add(message.Size, type, protocol);
         Core.Metrics.PushLatency.Record(Stopwatch.GetElapsedTime(response.ComputedAt).TotalSeconds, type, protocol);
         XdsLog.Sent(Core.Logger, StreamId, slot.Type.TypeUrl, response.Version, nonce, response.Resources.Count, response.RemovedNames.Count);
     }
