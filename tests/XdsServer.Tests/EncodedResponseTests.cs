@@ -150,7 +150,7 @@ public class EncodedResponseTests
     private static byte[] Marshal(OutgoingResponse response)
     {
         var context = new BufferContext();
-        ResponseMarshallers.Outgoing.ContextualSerializer(response, context);
+        DiscoveryMarshallers.Outgoing.ContextualSerializer(response, context);
         Assert.True(context.Completed);
         Assert.Equal(context.PayloadLength, context.Buffer.WrittenCount);
         return context.Buffer.WrittenSpan.ToArray();

@@ -39,9 +39,9 @@ internal sealed class DiscoveryServiceMethods : IServiceMethodProvider<Discovery
         (Envoy.Service.Extension.V3.ExtensionConfigDiscoveryService.Descriptor, TypeUrls.ExtensionConfig),
     ];
 
-    private static readonly Marshaller<DiscoveryRequest> SotwRequests = ResponseMarshallers.For(DiscoveryRequest.Parser);
-    private static readonly Marshaller<DeltaDiscoveryRequest> DeltaRequests = ResponseMarshallers.For(DeltaDiscoveryRequest.Parser);
-    private static readonly Marshaller<DiscoveryResponse> FetchResponses = ResponseMarshallers.For(DiscoveryResponse.Parser);
+    private static readonly Marshaller<DiscoveryRequest> SotwRequests = DiscoveryMarshallers.For(DiscoveryRequest.Parser);
+    private static readonly Marshaller<DeltaDiscoveryRequest> DeltaRequests = DiscoveryMarshallers.For(DeltaDiscoveryRequest.Parser);
+    private static readonly Marshaller<DiscoveryResponse> FetchResponses = DiscoveryMarshallers.For(DiscoveryResponse.Parser);
 
     public void OnServiceMethodDiscovery(ServiceMethodProviderContext<DiscoveryService> context)
     {
@@ -60,14 +60,14 @@ internal sealed class DiscoveryServiceMethods : IServiceMethodProvider<Discovery
         if (streaming && method.InputType == DiscoveryRequest.Descriptor)
         {
             context.AddDuplexStreamingMethod(
-                new Method<DiscoveryRequest, OutgoingResponse>(MethodType.DuplexStreaming, service, method.Name, SotwRequests, ResponseMarshallers.Outgoing),
+                new Method<DiscoveryRequest, OutgoingResponse>(MethodType.DuplexStreaming, service, method.Name, SotwRequests, DiscoveryMarshallers.Outgoing),
                 Metadata(),
                 (s, requests, responses, call) => new SotwStream(s.Core, typeUrl, call).RunAsync(requests, responses));
         }
         else if (streaming && method.InputType == DeltaDiscoveryRequest.Descriptor)
         {
             context.AddDuplexStreamingMethod(
-                new Method<DeltaDiscoveryRequest, OutgoingResponse>(MethodType.DuplexStreaming, service, method.Name, DeltaRequests, ResponseMarshallers.Outgoing),
+                new Method<DeltaDiscoveryRequest, OutgoingResponse>(MethodType.DuplexStreaming, service, method.Name, DeltaRequests, DiscoveryMarshallers.Outgoing),
                 Metadata(),
                 (s, requests, responses, call) => new DeltaStream(s.Core, typeUrl, call).RunAsync(requests, responses));
         }

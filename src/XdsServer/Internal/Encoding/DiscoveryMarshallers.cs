@@ -8,7 +8,7 @@ namespace XdsServer.Internal.Encoding;
 /// responses are <see cref="OutgoingResponse"/>s written through the contextual serializer straight into gRPC's
 /// buffer (the size is set first, so nothing is copied twice).
 /// </summary>
-internal static class ResponseMarshallers
+internal static class DiscoveryMarshallers
 {
     /// <summary>The marshaller of streamed responses. The server never reads a response, so it cannot parse one.</summary>
     public static readonly Marshaller<OutgoingResponse> Outgoing = new(
