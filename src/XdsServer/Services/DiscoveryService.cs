@@ -11,9 +11,11 @@ namespace XdsServer.Services;
 
 /// <summary>
 /// ADS and the per-type discovery services (state of the world, delta and fetch), one gRPC service object for all of
-/// them. Its methods are bound by <see cref="DiscoveryServiceMethods"/> rather than by the generated <c>*Base</c>
-/// classes, because the streams write <see cref="OutgoingResponse"/> (pre-encoded bytes plus a nonce) with their own
-/// marshaller; on the wire nothing changes (same service and method names, same messages).
+/// them. The streams write <see cref="OutgoingResponse"/> (pre-encoded bytes plus a nonce) with their own marshaller,
+/// which the generated <c>*Base</c> classes cannot express (their methods fix the response type to the message).
+/// Grpc.AspNetCore's attribute binder would need a hand-written base class per service (it finds each handler by name
+/// as a virtual method of the bind method's service type), so <see cref="DiscoveryServiceMethods"/> adds the methods
+/// with their handlers directly. On the wire nothing changes: same service and method names, same messages.
 /// </summary>
 internal sealed class DiscoveryService(XdsServerCore core)
 {
