@@ -24,16 +24,7 @@ public static class XdsServerEndpointRouteBuilderExtensions
         ArgumentNullException.ThrowIfNull(endpoints);
         var builders = new List<IEndpointConventionBuilder>
         {
-            endpoints.MapGrpcService<AggregatedDiscoveryServiceImpl>(),
-            endpoints.MapGrpcService<ListenerDiscoveryServiceImpl>(),
-            endpoints.MapGrpcService<RouteDiscoveryServiceImpl>(),
-            endpoints.MapGrpcService<ScopedRoutesDiscoveryServiceImpl>(),
-            endpoints.MapGrpcService<VirtualHostDiscoveryServiceImpl>(),
-            endpoints.MapGrpcService<ClusterDiscoveryServiceImpl>(),
-            endpoints.MapGrpcService<EndpointDiscoveryServiceImpl>(),
-            endpoints.MapGrpcService<SecretDiscoveryServiceImpl>(),
-            endpoints.MapGrpcService<RuntimeDiscoveryServiceImpl>(),
-            endpoints.MapGrpcService<ExtensionConfigDiscoveryServiceImpl>(),
+            endpoints.MapGrpcService<DiscoveryService>(),
         };
 
         if (endpoints.ServiceProvider.GetRequiredService<IOptions<XdsServerOptions>>().Value.EnableRestFetch)

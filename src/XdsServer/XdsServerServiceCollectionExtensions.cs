@@ -30,16 +30,9 @@ public static class XdsServerServiceCollectionExtensions
         options.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<XdsServerOptions>, XdsServerOptionsValidator>());
         services.AddGrpc();
-        ConfigureGrpc<AggregatedDiscoveryServiceImpl>(services);
-        ConfigureGrpc<ListenerDiscoveryServiceImpl>(services);
-        ConfigureGrpc<RouteDiscoveryServiceImpl>(services);
-        ConfigureGrpc<ScopedRoutesDiscoveryServiceImpl>(services);
-        ConfigureGrpc<VirtualHostDiscoveryServiceImpl>(services);
-        ConfigureGrpc<ClusterDiscoveryServiceImpl>(services);
-        ConfigureGrpc<EndpointDiscoveryServiceImpl>(services);
-        ConfigureGrpc<SecretDiscoveryServiceImpl>(services);
-        ConfigureGrpc<RuntimeDiscoveryServiceImpl>(services);
-        ConfigureGrpc<ExtensionConfigDiscoveryServiceImpl>(services);
+        // One service object binds ADS and the per-type services with the pre-encoded response marshaller.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Grpc.AspNetCore.Server.Model.IServiceMethodProvider<DiscoveryService>, DiscoveryServiceMethods>());
+        ConfigureGrpc<DiscoveryService>(services);
 
         services.TryAddSingleton(TimeProvider.System);
         // Meters come from the host's IMeterFactory (a web host has one; a bare service collection gets one here),

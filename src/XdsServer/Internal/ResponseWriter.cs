@@ -7,8 +7,8 @@ namespace XdsServer.Internal;
 /// <summary>
 /// The stream's writer: puts one message on the wire at a time under the server's send budget (giving the budget back
 /// when the client is slow to read), stops for good once the stream is revoked, and counts what it wrote (metrics,
-/// log line). It writes what it is given and its stated size: a message may be built per stream today and come
-/// pre-encoded later; either way <c>bytes_sent</c> counts <c>sizeInBytes</c>, never a second walk of the message.
+/// log line). It writes what it is given and its stated size (the encoded size, known before writing: see
+/// <see cref="Encoding.OutgoingResponse"/>), which is both what the budget is charged and what <c>bytes_sent</c> counts.
 /// </summary>
 /// <remarks>Thread rule: <see cref="WriteAsync"/> by the stream's loop only (one write at a time);
 /// <see cref="Revoke"/> from any thread (the authorization keeper), published with Volatile.</remarks>
@@ -17,20 +17,6 @@ internal sealed class ResponseWriter<TResponse>(XdsServerCore core, long streamI
     where TResponse : class
 {
     private RpcException? _revoked;
-
-    /// <summary>What a response weighs in the send budget and in <c>bytes_sent</c>: its resources' cached bytes plus
-    /// their names, type URLs and versions, which is the encoded size up to a few bytes of framing per resource. Read off
-    /// the cache instead of <c>CalculateSize()</c>, which walks the whole message again before gRPC encodes it.</summary>
-    public static long Weight(WatchResponse response)
-    {
-        long bytes = 64 + (response.RemovedNames.Count * 64);
-        foreach (var resource in response.Resources)
-        {
-            bytes += resource.Bytes.Length + resource.TypeUrl.Length + resource.Name.Length + resource.Version.Length + 16;
-        }
-
-        return bytes;
-    }
 
     /// <summary>From now on nothing more is written: every write throws <paramref name="error"/>.</summary>
     public void Revoke(RpcException error) => Volatile.Write(ref _revoked, error);

@@ -36,9 +36,8 @@ internal sealed class SotwStream(XdsServerCore core, string? typeUrl, ServerCall
         Update(slot, slot.State.ApplySotwRequest(request.ResourceNames, request.VersionInfo));
     }
 
-    protected override DiscoveryResponse BuildResponse(WatchResponse response, string nonce) => CreateResponse(response, nonce);
-
-    /// <summary>The response message for a watch answer (static so the benchmarks measure exactly this).</summary>
+    /// <summary>The response message for a watch answer: what callbacks see, what a response not shared with other
+    /// streams is written as, and (with an empty nonce) what a shared body is encoded from (Encoding/EncodedBody.cs).</summary>
     internal static DiscoveryResponse CreateResponse(WatchResponse response, string nonce)
     {
         var message = new DiscoveryResponse

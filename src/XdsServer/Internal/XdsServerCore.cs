@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using XdsServer.Cache;
+using XdsServer.Internal.Encoding;
 
 namespace XdsServer.Internal;
 
@@ -25,7 +26,11 @@ internal sealed class XdsServerCore : IDisposable
         Metrics = metrics;
         Time = time ?? TimeProvider.System;
         SendBudget = new SendBudget(Options.MaxResponseBytesInFlight, Time);
+        Encoder = new ResponseEncoder(Callbacks);
     }
+
+    /// <summary>Encodes responses, once per distinct content across this server's streams.</summary>
+    public ResponseEncoder Encoder { get; }
 
     /// <summary>The server-wide bound on response bytes being written (<see cref="XdsServerOptions.MaxResponseBytesInFlight"/>).</summary>
     public SendBudget SendBudget { get; }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Grpc.Core;
 using XdsServer.Cache;
+using XdsServer.Internal.Encoding;
 
 namespace XdsServer.Internal;
 
@@ -32,9 +33,6 @@ internal abstract partial class XdsStream<TRequest, TResponse>
 
     /// <summary>Applies one request: ACK/NACK bookkeeping, subscription changes, watches.</summary>
     protected abstract ValueTask HandleAsync(TRequest request);
-
-    /// <summary>Builds the wire response for a watch's answer.</summary>
-    protected abstract TResponse BuildResponse(WatchResponse response, string nonce);
 
     /// <summary>The slot of a type, created on first use.</summary>
     protected TypeSlot SlotFor(ResourceType type, Func<ResourceType, ClientState> create)
@@ -234,14 +232,19 @@ internal abstract partial class XdsStream<TRequest, TResponse>
     {
         _writer!.ThrowIfRevoked();
         var nonce = (++_nonce).ToString(CultureInfo.InvariantCulture);
-        var message = BuildResponse(response, nonce);
-        foreach (var callbacks in Core.Callbacks)
+        // Encoded once per distinct content across this server's streams (only the nonce differs); a message object is
+        // built only for callbacks that look at responses.
+        var message = Core.Encoder.Encode(response, nonce);
+        if (Core.Encoder.ResponseCallbacks.Count > 0)
         {
-            await callbacks.OnResponseAsync(Context, message, Cancellation).ConfigureAwait(false);
+            var built = message.ToMessage();
+            foreach (var callbacks in Core.Encoder.ResponseCallbacks)
+            {
+                await callbacks.OnResponseAsync(Context, built, Cancellation).ConfigureAwait(false);
+            }
         }
 
-        await _writer.WriteAsync(slot.Type, message, ResponseWriter<TResponse>.Weight(response), response, nonce, Cancellation)
-            .ConfigureAwait(false);
+        await _writer.WriteAsync(slot.Type, message, message.Size, response, nonce, Cancellation).ConfigureAwait(false);
         slot.RecordSent(response, nonce, Core.Time.GetUtcNow());
     }
 }

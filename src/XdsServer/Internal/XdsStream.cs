@@ -2,6 +2,7 @@ using Envoy.Config.Core.V3;
 using Google.Protobuf;
 using Grpc.Core;
 using XdsServer.Cache;
+using XdsServer.Internal.Encoding;
 
 namespace XdsServer.Internal;
 
@@ -34,8 +35,8 @@ internal abstract partial class XdsStream<TRequest, TResponse> : IStreamStatusSo
     private readonly SemaphoreSlim _reauthorizeNow = new(0, 1);
 
     // Set once in RunAsync before the stream is registered or any other task starts; read by them afterwards.
-    private StreamTransport<TRequest, TResponse>? _transport;
-    private ResponseWriter<TResponse>? _writer;
+    private StreamTransport<TRequest, OutgoingResponse>? _transport;
+    private ResponseWriter<OutgoingResponse>? _writer;
     private Node? _node;
 
     protected XdsStream(XdsServerCore core, XdsProtocol protocol, string? fixedTypeUrl, ServerCallContext call)
@@ -62,11 +63,11 @@ internal abstract partial class XdsStream<TRequest, TResponse> : IStreamStatusSo
 
     public long StreamId => Context.StreamId;
 
-    public async Task RunAsync(IAsyncStreamReader<TRequest> requests, IServerStreamWriter<TResponse> responses)
+    public async Task RunAsync(IAsyncStreamReader<TRequest> requests, IServerStreamWriter<OutgoingResponse> responses)
     {
-        var transport = new StreamTransport<TRequest, TResponse>(requests, responses, Core.Options.MaxQueuedRequestsPerStream, _wake);
+        var transport = new StreamTransport<TRequest, OutgoingResponse>(requests, responses, Core.Options.MaxQueuedRequestsPerStream, _wake);
         _transport = transport;
-        _writer = new ResponseWriter<TResponse>(Core, StreamId, Context.Protocol, transport.WriteAsync);
+        _writer = new ResponseWriter<OutgoingResponse>(Core, StreamId, Context.Protocol, transport.WriteAsync);
         var opened = false;
         IDisposable? tracking = null;
         var reason = "client closed";
