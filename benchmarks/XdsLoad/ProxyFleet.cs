@@ -23,6 +23,8 @@ internal sealed class ProxyFleet : IAsyncDisposable
     private bool _stopped;
     private long _bytes;
     private long _responses;
+    private long _resources;
+    private long _resourceBytes;
     private long _clientNacks;
     private long _streamErrors;
     private long _redundant;
@@ -59,6 +61,12 @@ internal sealed class ProxyFleet : IAsyncDisposable
 
     public long Responses => Interlocked.Read(ref _responses);
 
+    /// <summary>Resources received (in responses of every type; a delta removal is not a resource).</summary>
+    public long Resources => Interlocked.Read(ref _resources);
+
+    /// <summary>Bytes of the resource bodies received (the <c>Any</c> values), without the response envelope.</summary>
+    public long ResourceBytes => Interlocked.Read(ref _resourceBytes);
+
     public long ClientNacks => Interlocked.Read(ref _clientNacks);
 
     public string? LastNack => Volatile.Read(ref _lastNack);
@@ -73,10 +81,12 @@ internal sealed class ProxyFleet : IAsyncDisposable
 
     public int ConnectedCount => Proxies.Count(p => p.Connected);
 
-    public void Received(int bytes)
+    public void Received(int bytes, int resources, long resourceBytes)
     {
         Interlocked.Add(ref _bytes, bytes);
         Interlocked.Increment(ref _responses);
+        Interlocked.Add(ref _resources, resources);
+        Interlocked.Add(ref _resourceBytes, resourceBytes);
     }
 
     public void ClientNack(string error)

@@ -161,11 +161,11 @@ internal abstract class SimulatedProxy(int index, ProxyFleet fleet)
         return false;
     }
 
-    /// <summary>Counts a response read (bytes for the fleet, one for this proxy).</summary>
-    protected void Received(int bytes)
+    /// <summary>Counts a response read (bytes, resources and their body bytes for the fleet, one for this proxy).</summary>
+    protected void Received(int bytes, int resources, long resourceBytes)
     {
         Interlocked.Increment(ref _responses);
-        Fleet.Received(bytes);
+        Fleet.Received(bytes, resources, resourceBytes);
     }
 
     /// <summary>Records an accepted response (an ACK about to be sent); <paramref name="hit"/>: the fleet's current

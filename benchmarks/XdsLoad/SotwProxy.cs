@@ -48,7 +48,13 @@ internal sealed class SotwProxy(int index, ProxyFleet fleet) : SimulatedProxy(in
         while (await call.ResponseStream.MoveNext(cancel).ConfigureAwait(false))
         {
             var response = call.ResponseStream.Current;
-            Received(response.CalculateSize());
+            long resourceBytes = 0;
+            foreach (var resource in response.Resources)
+            {
+                resourceBytes += resource.Value.Length;
+            }
+
+            Received(response.CalculateSize(), response.Resources.Count, resourceBytes);
             var t = XdsType.IndexOf(response.TypeUrl);
             if (t < 0)
             {
