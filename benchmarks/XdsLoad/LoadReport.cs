@@ -108,6 +108,9 @@ internal sealed record LoadReport
 
     public long? RedundantResends { get; set; }
 
+    /// <summary>Streams that failed before any response (no connection) and were retried; not a failure by itself.</summary>
+    public long ConnectRetries { get; set; }
+
     public List<string> Failures { get; } = [];
 
     /// <summary>Phases after which every proxy held exactly what the server published (<c>--check</c>).</summary>
@@ -217,6 +220,11 @@ internal sealed record LoadReport
         s.AppendLine(Scenario == "meshhost"
             ? string.Create(c, $"NACKs: client {ClientNacks} (the MeshHost counts none){(LastNack is null ? "" : $"; last: {LastNack}")}")
             : string.Create(c, $"NACKs: client {ClientNacks}, server {ServerNacks} (server ACKs {ServerAcks}){(LastNack is null ? "" : $"; last: {LastNack}")}"));
+        if (ConnectRetries > 0)
+        {
+            s.AppendLine(c, $"connect retries (a stream failed UNAVAILABLE before any response and was retried): {ConnectRetries}");
+        }
+
         s.AppendLine(c, $"stream errors: {StreamErrors}{(LastStreamError is null ? "" : $"; last: {LastStreamError}")}");
         s.AppendLine(Passed ? "check: passed" : $"check: FAILED: {string.Join("; ", Failures)}");
         return s.ToString();

@@ -28,6 +28,7 @@ internal sealed class ProxyFleet : IAsyncDisposable
     private long _clientNacks;
     private long _streamErrors;
     private long _redundant;
+    private long _connectRetries;
     private int _synced;
     private string? _lastNack;
     private string? _lastStreamError;
@@ -102,6 +103,11 @@ internal sealed class ProxyFleet : IAsyncDisposable
     }
 
     public void Redundant() => Interlocked.Increment(ref _redundant);
+
+    /// <summary>Streams retried because they failed before any response (see <see cref="SimulatedProxy.RunAsync"/>).</summary>
+    public long ConnectRetries => Interlocked.Read(ref _connectRetries);
+
+    public void ConnectRetry() => Interlocked.Increment(ref _connectRetries);
 
     public void OnSynced() => Interlocked.Increment(ref _synced);
 

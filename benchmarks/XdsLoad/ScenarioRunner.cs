@@ -77,6 +77,7 @@ internal static class ScenarioRunner
         report.ClientNacks = fleet.ClientNacks;
         report.LastNack = fleet.LastNack ?? stats.LastNackError;
         report.StreamErrors = fleet.StreamErrors;
+        report.ConnectRetries = fleet.ConnectRetries;
         report.LastStreamError = fleet.LastStreamError;
         if (o.IsDelta)
         {
@@ -302,7 +303,16 @@ internal static class ScenarioRunner
             _resourceBytes = fleet.ResourceBytes;
         }
 
-        public PhaseReport End(string name) => new(
+        /// <summary>Ends the phase; a line on stderr says so at once (a 10,000-proxy phase can take minutes).</summary>
+        public PhaseReport End(string name)
+        {
+            var report = Measure(name);
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"[XdsLoad] {DateTime.UtcNow:HH:mm:ss} {name}: {report.WallSeconds:F1} s, server CPU {report.ServerCpuSeconds:F1} s, server RSS peak {report.ServerPeakRssMiB:F0} MiB, tool RSS peak {report.ClientPeakRssMiB:F0} MiB"));
+            return report;
+        }
+
+        private PhaseReport Measure(string name) => new(
             name,
             Stopwatch.GetElapsedTime(_start).TotalSeconds,
             _monitor.CpuSeconds() - _cpu,
