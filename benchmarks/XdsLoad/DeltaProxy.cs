@@ -6,8 +6,10 @@ namespace XdsLoad;
 /// reconnect, applies removed_resources, and counts resources re-sent at a version it already held.</summary>
 internal sealed class DeltaProxy(int index, ProxyFleet fleet) : SimulatedProxy(index, fleet)
 {
-    private readonly Dictionary<string, string>[] _held = [new(StringComparer.Ordinal), new(StringComparer.Ordinal), new(StringComparer.Ordinal), new(StringComparer.Ordinal)];
-    private readonly SortedSet<string>[] _subscribed = [new(StringComparer.Ordinal), new(StringComparer.Ordinal), new(StringComparer.Ordinal), new(StringComparer.Ordinal)];
+    // Both are shared, immutable states (see DeltaHeld, ResourceCatalog.InternNames), replaced whole by this proxy's
+    // stream and read by the check: a proxy owns references, not copies.
+    private readonly DeltaHeld[] _held = [.. Enumerable.Range(0, XdsType.Count).Select(DeltaHeld.Empty)];
+    private readonly string[][] _subscribed = [[], [], [], []];
 
     protected override async Task RunStreamAsync(AggregatedDiscoveryService.AggregatedDiscoveryServiceClient client, bool resume,
         Action connected, CancellationToken cancel)
@@ -18,6 +20,8 @@ internal sealed class DeltaProxy(int index, ProxyFleet fleet) : SimulatedProxy(i
         {
             if (first)
             {
+                // The node goes on the first request of a stream only; a shared request is copied for it.
+                request = request.Node is null ? request.Clone() : request;
                 request.Node = Node;
                 first = false;
             }
@@ -27,15 +31,13 @@ internal sealed class DeltaProxy(int index, ProxyFleet fleet) : SimulatedProxy(i
 
         if (resume && Requested.Any(r => r))
         {
-            // "initial_resource_versions: first request after a reconnect: what the client already has."
+            // "initial_resource_versions: first request after a reconnect: what the client already has." The request
+            // is built once per (held state, subscribed names) and written by every proxy that resumes the same.
             for (var t = 0; t < XdsType.Count; t++)
             {
                 if (Requested[t])
                 {
-                    var request = new DeltaDiscoveryRequest { TypeUrl = XdsType.Urls[t] };
-                    request.ResourceNamesSubscribe.Add(_subscribed[t]);
-                    request.InitialResourceVersions.Add(_held[t]);
-                    await SendAsync(request).ConfigureAwait(false);
+                    await SendAsync(Volatile.Read(ref _held[t]).ResumeRequest(Volatile.Read(ref _subscribed[t]))).ConfigureAwait(false);
                 }
             }
         }
@@ -47,14 +49,23 @@ internal sealed class DeltaProxy(int index, ProxyFleet fleet) : SimulatedProxy(i
         }
 
         connected();
+        var updated = new List<(string Name, string Version)>();
+        var removed = new List<string>();
         while (await call.ResponseStream.MoveNext(cancel).ConfigureAwait(false))
         {
             var response = call.ResponseStream.Current;
-            Received(response.CalculateSize());
+            long resourceBytes = 0;
+            foreach (var resource in response.Resources)
+            {
+                resourceBytes += resource.Resource_?.Value.Length ?? 0;
+            }
+
+            Received(response.CalculateSize(), response.Resources.Count, resourceBytes);
             var t = XdsType.IndexOf(response.TypeUrl);
             var error = t < 0 ? $"unexpected type URL {response.TypeUrl}" : Check(t, response);
             if (error is not null)
             {
+                Release(response);
                 Fleet.ClientNack(error);
                 await SendAsync(new DeltaDiscoveryRequest
                 {
@@ -66,7 +77,8 @@ internal sealed class DeltaProxy(int index, ProxyFleet fleet) : SimulatedProxy(i
             var held = _held[t];
             var probe = Fleet.Probe;
             ChangeProbe? hit = null;
-            var changes = false;
+            updated.Clear();
+            removed.Clear();
             foreach (var resource in response.Resources)
             {
                 if (probe is not null && probe.Type == t && probe.MatchesDelta(resource.Name, resource.Version, resource.Resource_))
@@ -76,33 +88,26 @@ internal sealed class DeltaProxy(int index, ProxyFleet fleet) : SimulatedProxy(i
 
                 var name = Fleet.Catalog.Intern(resource.Name);
                 var version = Fleet.Catalog.Intern(resource.Version);
-                if (held.TryGetValue(name, out var had) && ReferenceEquals(had, version))
+                if (held.TryGetVersion(name, out var had) && ReferenceEquals(had, version))
                 {
                     // "Send a resource only when its version differs from what the client has": any resend of a
                     // held version is redundant (also right after a reconnect, which told the server what is held).
                     Fleet.Redundant();
                 }
-                else
-                {
-                    changes = true;
-                }
+
+                updated.Add((name, version));
             }
 
-            changes |= response.RemovedResources.Any(held.ContainsKey);
-            if (!changes || ApplyChange())
+            foreach (var name in response.RemovedResources)
             {
-                lock (held)
-                {
-                    foreach (var resource in response.Resources)
-                    {
-                        held[Fleet.Catalog.Intern(resource.Name)] = Fleet.Catalog.Intern(resource.Version);
-                    }
+                removed.Add(Fleet.Catalog.Intern(name));
+            }
 
-                    foreach (var removed in response.RemovedResources)
-                    {
-                        held.Remove(removed);
-                    }
-                }
+            Release(response);
+            var next = held.Apply(updated, removed);
+            if (!ReferenceEquals(next, held) && ApplyChange())
+            {
+                Volatile.Write(ref _held[t], next);
             }
 
             Accept(t, response.SystemVersionInfo, Now(), hit);
@@ -112,7 +117,7 @@ internal sealed class DeltaProxy(int index, ProxyFleet fleet) : SimulatedProxy(i
             }
 
             await SendAsync(new DeltaDiscoveryRequest { TypeUrl = response.TypeUrl, ResponseNonce = response.Nonce }).ConfigureAwait(false);
-            if ((t == XdsType.Endpoint || (t == XdsType.Cluster && _subscribed[XdsType.Endpoint].Count == 0)) && !Requested[XdsType.Listener])
+            if ((t == XdsType.Endpoint || (t == XdsType.Cluster && _subscribed[XdsType.Endpoint].Length == 0)) && !Requested[XdsType.Listener])
             {
                 Requested[XdsType.Listener] = true;
                 await SendAsync(new DeltaDiscoveryRequest { TypeUrl = XdsType.Urls[XdsType.Listener] }).ConfigureAwait(false);
@@ -127,19 +132,16 @@ internal sealed class DeltaProxy(int index, ProxyFleet fleet) : SimulatedProxy(i
         }
     }
 
-    // The sets are replaced whole (FollowAsync), never changed once published.
-    public override bool Subscribes(int type, string name) => Volatile.Read(ref _subscribed[type]).Contains(name);
+    /// <summary>Drops a handled response's resources: the gRPC reader keeps the last message (<c>Current</c>) until the
+    /// next one arrives, which for an EDS response is ~1 MB parsed per proxy kept through the rest of the sync.</summary>
+    private static void Release(DeltaDiscoveryResponse response) => response.Resources.Clear();
 
-    public override int SubscribedCount(int type) => Volatile.Read(ref _subscribed[type]).Count;
+    public override bool Subscribes(int type, string name) =>
+        Array.BinarySearch(Volatile.Read(ref _subscribed[type]), name, StringComparer.Ordinal) >= 0;
 
-    public override IReadOnlyDictionary<string, string> HeldResources(int type)
-    {
-        var held = _held[type];
-        lock (held)
-        {
-            return new Dictionary<string, string>(held, StringComparer.Ordinal);
-        }
-    }
+    public override int SubscribedCount(int type) => Volatile.Read(ref _subscribed[type]).Length;
+
+    public override IReadOnlyDictionary<string, string> HeldResources(int type) => Volatile.Read(ref _held[type]).Versions;
 
     public override bool HeldAsDigests => false;
 
@@ -166,32 +168,26 @@ internal sealed class DeltaProxy(int index, ProxyFleet fleet) : SimulatedProxy(i
     }
 
     /// <summary>Subscribes to the names the held <paramref name="parent"/> resources lead to, and unsubscribes
-    /// from the ones no longer named.</summary>
+    /// from the ones no longer named (dropping what is held of them).</summary>
     private async Task FollowAsync(int parent, int child, Func<DeltaDiscoveryRequest, Task> send)
     {
-        var wanted = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var (name, version) in _held[parent])
+        var wanted = _held[parent].Names(Fleet.Catalog);
+        var subscribed = _subscribed[child];
+        if (ReferenceEquals(wanted, subscribed))
         {
-            wanted.UnionWith(Fleet.Catalog.FromDelta(parent, name, version, null!).Names);
+            return;
         }
 
-        var subscribed = _subscribed[child];
         var request = new DeltaDiscoveryRequest { TypeUrl = XdsType.Urls[child] };
-        request.ResourceNamesSubscribe.Add(wanted.Where(n => !subscribed.Contains(n)));
-        request.ResourceNamesUnsubscribe.Add(subscribed.Where(n => !wanted.Contains(n)));
+        request.ResourceNamesSubscribe.Add(wanted.Where(n => Array.BinarySearch(subscribed, n, StringComparer.Ordinal) < 0));
+        request.ResourceNamesUnsubscribe.Add(subscribed.Where(n => Array.BinarySearch(wanted, n, StringComparer.Ordinal) < 0));
         if (request.ResourceNamesSubscribe.Count == 0 && request.ResourceNamesUnsubscribe.Count == 0)
         {
             return;
         }
 
-        lock (_held[child])
-        {
-            foreach (var name in request.ResourceNamesUnsubscribe)
-            {
-                _held[child].Remove(name);
-            }
-        }
-
+        var held = _held[child];
+        Volatile.Write(ref _held[child], held.Apply([], [.. request.ResourceNamesUnsubscribe.Where(held.Contains)]));
         Volatile.Write(ref _subscribed[child], wanted);
         Requested[child] = true;
         await send(request).ConfigureAwait(false);

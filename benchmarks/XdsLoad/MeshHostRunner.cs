@@ -94,6 +94,7 @@ internal static class MeshHostRunner
         report.ClientNacks = fleet.ClientNacks;
         report.LastNack = fleet.LastNack;
         report.StreamErrors = fleet.StreamErrors;
+        report.ConnectRetries = fleet.ConnectRetries;
         report.LastStreamError = fleet.LastStreamError;
         if (report.ClientNacks > 0)
         {

@@ -4,13 +4,15 @@ using System.Globalization;
 namespace XdsLoad;
 
 /// <summary>Server CPU (utime+stime from /proc/PID/stat) and resident memory (VmRSS from /proc/PID/status,
-/// sampled every 100 ms; the peak per phase is kept). Linux only; elsewhere every figure reads 0.</summary>
+/// sampled every 100 ms; the peak per phase is kept), and the same RSS figures for this process (the load tool), whose
+/// memory must not be what limits a run. Linux only; elsewhere every figure reads 0.</summary>
 internal sealed class ProcessMonitor : IDisposable
 {
     private readonly int _pid;
     private readonly double _ticksPerSecond;
     private readonly Timer _timer;
     private long _peakRssKiB;
+    private long _clientPeakRssKiB;
 
     public ProcessMonitor(int pid)
     {
@@ -24,10 +26,17 @@ internal sealed class ProcessMonitor : IDisposable
     {
         var rss = RssKiB();
         Interlocked.Exchange(ref _peakRssKiB, rss);
+        Interlocked.Exchange(ref _clientPeakRssKiB, RssKiB("self"));
         return (CpuSeconds(), rss / 1024.0);
     }
 
     public double PeakRssMiB => Math.Max(Interlocked.Read(ref _peakRssKiB), RssKiB()) / 1024.0;
+
+    /// <summary>The load tool's own resident memory now (MiB).</summary>
+    public static double ClientRssMiB() => RssKiB("self") / 1024.0;
+
+    /// <summary>The load tool's peak resident memory since <see cref="Begin"/> (MiB).</summary>
+    public double ClientPeakRssMiB => Math.Max(Interlocked.Read(ref _clientPeakRssKiB), RssKiB("self")) / 1024.0;
 
     public double CpuSeconds()
     {
@@ -51,20 +60,27 @@ internal sealed class ProcessMonitor : IDisposable
 
     private void Sample()
     {
-        var rss = RssKiB();
-        long peak;
-        do
-        {
-            peak = Interlocked.Read(ref _peakRssKiB);
-        }
-        while (rss > peak && Interlocked.CompareExchange(ref _peakRssKiB, rss, peak) != peak);
+        Raise(ref _peakRssKiB, RssKiB());
+        Raise(ref _clientPeakRssKiB, RssKiB("self"));
     }
 
-    private long RssKiB()
+    private static void Raise(ref long peak, long rss)
+    {
+        long seen;
+        do
+        {
+            seen = Interlocked.Read(ref peak);
+        }
+        while (rss > seen && Interlocked.CompareExchange(ref peak, rss, seen) != seen);
+    }
+
+    private long RssKiB() => RssKiB(_pid.ToString(CultureInfo.InvariantCulture));
+
+    private static long RssKiB(string pid)
     {
         try
         {
-            foreach (var line in File.ReadLines($"/proc/{_pid}/status"))
+            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
             {
                 if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
                 {

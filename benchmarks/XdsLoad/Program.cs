@@ -16,7 +16,14 @@ catch (Exception e) when (e is ArgumentException or FormatException)
     return 2;
 }
 
+// XDSLOAD_HEAP_GOVERNOR=0 turns it off (to compare).
+using var governor = Environment.GetEnvironmentVariable("XDSLOAD_HEAP_GOVERNOR") == "0" ? null : new HeapGovernor();
 var report = await ScenarioRunner.RunAsync(options);
+if (governor is not null)
+{
+    Console.Error.WriteLine($"[XdsLoad] heap governor: {governor.Collections} full collection(s) asked for");
+}
+
 Console.WriteLine(report.ToTable());
 if (options.Json is not null)
 {

@@ -53,6 +53,7 @@ internal sealed class ResourceCatalog
     private readonly ConcurrentDictionary<(int Type, string Version), Lazy<Derived>> _sotw = new();
     private readonly ConcurrentDictionary<(int Type, string Name, string Version), Lazy<Derived>> _delta = new();
     private readonly ConcurrentDictionary<string, string> _strings = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string[]> _nameArrays = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(HeldSet? Old, int Type, string Version, int Count, long Bytes, int Prefixes), Lazy<HeldSet>> _held = new();
 
     /// <summary>The digest both sides compare (XdsLoad.Server's <c>GET /published</c> computes the same): the first
@@ -112,6 +113,10 @@ internal sealed class ResourceCatalog
     }
 
     public string Intern(string value) => _strings.GetOrAdd(value, value);
+
+    /// <summary>A sorted name array shared by every caller with the same names, so that proxies subscribing to the
+    /// same names hold one array (and equal names are one reference).</summary>
+    public string[] InternNames(string[] names) => _nameArrays.GetOrAdd(string.Join('\n', names), names);
 
     /// <summary>The names a SotW Cluster or Listener response leads to (full state: every resource is in it).</summary>
     public Derived FromSotw(int type, string version, RepeatedField<Any> resources) =>

@@ -77,6 +77,7 @@ internal static class ScenarioRunner
         report.ClientNacks = fleet.ClientNacks;
         report.LastNack = fleet.LastNack ?? stats.LastNackError;
         report.StreamErrors = fleet.StreamErrors;
+        report.ConnectRetries = fleet.ConnectRetries;
         report.LastStreamError = fleet.LastStreamError;
         if (o.IsDelta)
         {
@@ -179,8 +180,13 @@ internal static class ScenarioRunner
             }
         }
 
-        report.Phases.Add(phase.End("reconnect (incl. 2 s quiet)"));
+        var measured = phase.End("reconnect (incl. 2 s quiet)");
+        report.Phases.Add(measured);
         report.ReconnectSeconds = Milliseconds(lastActivity - start) / 1000;
+        var sync = report.Phases.FirstOrDefault(p => p.Name == "initial sync");
+        report.ReconnectCpuRatio = sync is { ServerCpuSeconds: > 0 } ? measured.ServerCpuSeconds / sync.ServerCpuSeconds : null;
+        report.ReconnectResources = measured.Resources;
+        report.ReconnectResourceBytes = measured.ResourceBytes;
         if (o.IsDelta)
         {
             report.RedundantResends = fleet.RedundantResends - redundant;
@@ -283,6 +289,8 @@ internal static class ScenarioRunner
         private readonly TimeSpan _clientCpu = Process.GetCurrentProcess().TotalProcessorTime;
         private readonly long _bytes;
         private readonly long _responses;
+        private readonly long _resources;
+        private readonly long _resourceBytes;
 
         public Phase(ProcessMonitor monitor, ProxyFleet fleet)
         {
@@ -291,9 +299,20 @@ internal static class ScenarioRunner
             (_cpu, _rss) = monitor.Begin();
             _bytes = fleet.Bytes;
             _responses = fleet.Responses;
+            _resources = fleet.Resources;
+            _resourceBytes = fleet.ResourceBytes;
         }
 
-        public PhaseReport End(string name) => new(
+        /// <summary>Ends the phase; a line on stderr says so at once (a 10,000-proxy phase can take minutes).</summary>
+        public PhaseReport End(string name)
+        {
+            var report = Measure(name);
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"[XdsLoad] {DateTime.UtcNow:HH:mm:ss} {name}: {report.WallSeconds:F1} s, server CPU {report.ServerCpuSeconds:F1} s, server RSS peak {report.ServerPeakRssMiB:F0} MiB, tool RSS peak {report.ClientPeakRssMiB:F0} MiB"));
+            return report;
+        }
+
+        private PhaseReport Measure(string name) => new(
             name,
             Stopwatch.GetElapsedTime(_start).TotalSeconds,
             _monitor.CpuSeconds() - _cpu,
@@ -302,6 +321,26 @@ internal static class ScenarioRunner
             _monitor.PeakRssMiB,
             (Process.GetCurrentProcess().TotalProcessorTime - _clientCpu).TotalSeconds,
             _fleet.Bytes - _bytes,
-            _fleet.Responses - _responses);
+            _fleet.Responses - _responses,
+            ProcessMonitor.ClientRssMiB(),
+            _monitor.ClientPeakRssMiB,
+            LiveHeapMiB(),
+            _fleet.Resources - _resources,
+            _fleet.ResourceBytes - _resourceBytes);
+
+        // XDSLOAD_LIVE_HEAP=1 (diagnosis only: a full blocking collection per phase end): the tool's live managed
+        // heap instead of the heap size after whatever collection ran last.
+        private static double LiveHeapMiB()
+        {
+            if (Environment.GetEnvironmentVariable("XDSLOAD_LIVE_HEAP") != "1")
+            {
+                return GC.GetGCMemoryInfo().HeapSizeBytes / 1048576.0;
+            }
+
+            var live = GC.GetTotalMemory(forceFullCollection: true) / 1048576.0;
+            var info = GC.GetGCMemoryInfo();
+            Console.Error.WriteLine($"[gc] live {live:F0} MiB, committed {info.TotalCommittedBytes / 1048576.0:F0} MiB, heap {info.HeapSizeBytes / 1048576.0:F0}, fragmented {info.FragmentedBytes / 1048576.0:F0}, allocated total {GC.GetTotalAllocatedBytes() / 1048576.0:F0} MiB, RSS {ProcessMonitor.ClientRssMiB():F0}, threads {System.Diagnostics.Process.GetCurrentProcess().Threads.Count}");
+            return live;
+        }
     }
 }

@@ -63,9 +63,38 @@ internal abstract class SimulatedProxy(int index, ProxyFleet fleet)
         }
     }
 
+    private const int ConnectAttempts = 8;
+
     /// <summary>Runs one stream until it ends or <paramref name="cancel"/> fires; <paramref name="resume"/> is true
-    /// on a reconnect (send what is held: SotW versions, delta initial_resource_versions).</summary>
+    /// on a reconnect (send what is held: SotW versions, delta initial_resource_versions). A stream that fails as
+    /// UNAVAILABLE before any response (the connection could not be made: at 10,000 proxies on a busy machine the
+    /// server's accept backlog overflows) is retried after a growing, jittered delay, as Envoy retries; the retries
+    /// are counted (<see cref="ProxyFleet.ConnectRetries"/>), and the last failure is a stream error.</summary>
     public async Task RunAsync(AggregatedDiscoveryService.AggregatedDiscoveryServiceClient client, bool resume, CancellationToken cancel)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            if (!await RunOnceAsync(client, resume, attempt < ConnectAttempts, cancel).ConfigureAwait(false))
+            {
+                return;
+            }
+
+            Fleet.ConnectRetry();
+            try
+            {
+                var delay = Math.Min(10_000, 500 << (attempt - 1));
+                await Task.Delay(delay / 2 + Random.Shared.Next(delay / 2 + 1), cancel).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>One stream attempt; true when it failed before any response and may be retried.</summary>
+    private async Task<bool> RunOnceAsync(AggregatedDiscoveryService.AggregatedDiscoveryServiceClient client, bool resume,
+        bool mayRetry, CancellationToken cancel)
     {
         Connected = false;
         try
@@ -74,8 +103,10 @@ internal abstract class SimulatedProxy(int index, ProxyFleet fleet)
         }
         catch (OperationCanceledException)
         {
-            return;
+            return false;
         }
+
+        var responses = ResponseCount;
 
         var gated = true;
         try
@@ -96,6 +127,10 @@ internal abstract class SimulatedProxy(int index, ProxyFleet fleet)
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
         }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && mayRetry && ResponseCount == responses)
+        {
+            return true;
+        }
         catch (RpcException e)
         {
             Fleet.StreamError($"proxy {Index}: {e.Status.StatusCode} {e.Status.Detail}");
@@ -111,6 +146,8 @@ internal abstract class SimulatedProxy(int index, ProxyFleet fleet)
                 Fleet.ConnectGate.Release();
             }
         }
+
+        return false;
     }
 
     protected abstract Task RunStreamAsync(AggregatedDiscoveryService.AggregatedDiscoveryServiceClient client, bool resume,
@@ -161,11 +198,11 @@ internal abstract class SimulatedProxy(int index, ProxyFleet fleet)
         return false;
     }
 
-    /// <summary>Counts a response read (bytes for the fleet, one for this proxy).</summary>
-    protected void Received(int bytes)
+    /// <summary>Counts a response read (bytes, resources and their body bytes for the fleet, one for this proxy).</summary>
+    protected void Received(int bytes, int resources, long resourceBytes)
     {
         Interlocked.Increment(ref _responses);
-        Fleet.Received(bytes);
+        Fleet.Received(bytes, resources, resourceBytes);
     }
 
     /// <summary>Records an accepted response (an ACK about to be sent); <paramref name="hit"/>: the fleet's current

@@ -48,10 +48,17 @@ internal sealed class SotwProxy(int index, ProxyFleet fleet) : SimulatedProxy(in
         while (await call.ResponseStream.MoveNext(cancel).ConfigureAwait(false))
         {
             var response = call.ResponseStream.Current;
-            Received(response.CalculateSize());
+            long resourceBytes = 0;
+            foreach (var resource in response.Resources)
+            {
+                resourceBytes += resource.Value.Length;
+            }
+
+            Received(response.CalculateSize(), response.Resources.Count, resourceBytes);
             var t = XdsType.IndexOf(response.TypeUrl);
             if (t < 0)
             {
+                response.Resources.Clear();
                 Fleet.ClientNack($"unexpected type URL {response.TypeUrl}");
                 await SendAsync(new DiscoveryRequest
                 {
@@ -74,6 +81,9 @@ internal sealed class SotwProxy(int index, ProxyFleet fleet) : SimulatedProxy(in
 
             if (error is not null)
             {
+                // The reader keeps the last message until the next one (see DeltaProxy.Release): drop the resources.
+                response.Resources.Clear();
+
                 // NACK: the rejected nonce, the previous good version, and why.
                 Fleet.ClientNack(error);
                 var nack = Request(t, AckedVersion(t) ?? string.Empty, response.Nonce);
@@ -86,6 +96,7 @@ internal sealed class SotwProxy(int index, ProxyFleet fleet) : SimulatedProxy(in
             var probe = Fleet.Probe;
             var hit = probe is not null && probe.Type == t && probe.MatchesSotw(response.VersionInfo, response.Resources) ? probe : null;
             var held = Fleet.Catalog.SotwHeld(Volatile.Read(ref _held[t]), t, response.VersionInfo, response.Resources);
+            response.Resources.Clear();
             if (!ReferenceEquals(held, _held[t]) && ApplyChange())
             {
                 Volatile.Write(ref _held[t], held);
