@@ -187,6 +187,27 @@ public sealed class ClientState
         return new ClientState(Type, IsDelta, Subscription, response.Source, exceptions, null, Requests);
     }
 
+    /// <summary>
+    /// What the client needs from <paramref name="current"/>: the response to send, or null when nothing the client
+    /// would receive differs. A stream signalled by an <see cref="IChangeSource"/> calls this when it is ready to
+    /// send, against the set in force then (<see cref="IChangeRegistration.TryGetCurrent"/>), so it never sends a
+    /// version a newer one has replaced. No locks, no I/O; streams in the same position share the answer's lists.
+    /// </summary>
+    /// <param name="current">The current set of this state's type.</param>
+    /// <param name="snapshot">The snapshot <paramref name="current"/> belongs to, if any (see
+    /// <see cref="WatchResponse.Snapshot"/>).</param>
+    /// <exception cref="ArgumentException"><paramref name="current"/> is of another type.</exception>
+    public WatchResponse? Answer(ResourceSet current, Snapshot? snapshot = null)
+    {
+        ArgumentNullException.ThrowIfNull(current);
+        if (!ReferenceEquals(current.Type, Type) && current.TypeUrl != Type.TypeUrl)
+        {
+            throw new ArgumentException($"A {current.Type.ShortName} set cannot answer a {Type.ShortName} client.", nameof(current));
+        }
+
+        return ResponseComputer.Compute(this, current, snapshot);
+    }
+
     /// <summary>Every resource the client holds (as far as the server sent or was told), with the resource
     /// itself when the server still has that version at hand.</summary>
     public IEnumerable<HeldResource> HeldResources()

@@ -40,7 +40,8 @@ public interface ICache : IConfigWatcher, IConfigFetcher
 {
     /// <summary>
     /// Says whether the cache serves <paramref name="typeUrl"/> to <paramref name="node"/>. The server asks once per
-    /// stream and type, before the type's first <see cref="IConfigWatcher.CreateWatch"/>, and before every
+    /// stream and type, before the type's first <see cref="IConfigWatcher.CreateWatch"/> (or
+    /// <see cref="IChangeSource.Subscribe"/>), and before every
     /// <see cref="IConfigFetcher.Fetch"/> of a REST or gRPC fetch, and answers a type that
     /// is not served with INVALID_ARGUMENT ("&lt;type URL&gt; is not served by this server"), so "not served" is the
     /// client's mistake and an exception from the cache is always the server's. Served does not mean the cache holds

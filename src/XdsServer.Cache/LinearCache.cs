@@ -9,13 +9,16 @@ namespace XdsServer.Cache;
 
 /// <summary>
 /// A cache of one resource type shared by every node, updated resource by resource (the usual home of
-/// endpoints or secrets that change often). Each update costs O(changed · log n) and answers only the
-/// watches the change concerns. Thread-safe; serialization happens outside its lock.
+/// endpoints or secrets that change often). Each update costs O(changed · log n), signals the subscriptions
+/// (<see cref="IChangeSource"/>) and answers the open one-shot watches. Thread-safe; serialization happens outside
+/// its lock.
 /// </summary>
-public sealed class LinearCache : ICache
+public sealed class LinearCache : ICache, IChangeSource
 {
     private readonly Lock _gate = new();
     private readonly HashSet<CacheWatch> _watches = [];
+    // Copy-on-write: replaced under _gate, signalled outside it without a copy.
+    private ChangeRegistration[] _registrations = [];
     private readonly ILogger _logger;
     private readonly CacheMetrics _metrics;
     private ResourceSet _current;
@@ -55,14 +58,14 @@ public sealed class LinearCache : ICache
     /// <summary>Open streams counted through <see cref="TrackStream"/>.</summary>
     public int OpenStreams => Volatile.Read(ref _streams);
 
-    /// <summary>Watches waiting for a change.</summary>
+    /// <summary>Watches waiting for a change (one-shot watches and subscriptions).</summary>
     public int OpenWatches
     {
         get
         {
             lock (_gate)
             {
-                return _watches.Count;
+                return _watches.Count + _registrations.Length;
             }
         }
     }
@@ -117,6 +120,29 @@ public sealed class LinearCache : ICache
         return watch;
     }
 
+    /// <summary>Subscribes to the changes of the cache's type (see <see cref="IChangeSource"/>); every node
+    /// shares the one set.</summary>
+    /// <param name="node">The node (not used).</param>
+    /// <param name="typeUrl">The type URL: <see cref="Type"/>'s.</param>
+    /// <param name="changed">Called after each update that changed the set.</param>
+    /// <returns>The registration (never null).</returns>
+    /// <exception cref="ArgumentException"><paramref name="typeUrl"/> is not the cache's type.</exception>
+    public IChangeRegistration Subscribe(Node node, string typeUrl, Action changed)
+    {
+        ArgumentNullException.ThrowIfNull(typeUrl);
+        ArgumentNullException.ThrowIfNull(changed);
+        CheckType(typeUrl);
+        var registration = new ChangeRegistration(typeUrl, changed, _ => (Resources, null), Unsubscribe);
+        lock (_gate)
+        {
+            _registrations = [.. _registrations, registration];
+        }
+
+        return registration;
+    }
+
+    IChangeRegistration? IChangeSource.Subscribe(Node node, string typeUrl, Action changed) => Subscribe(node, typeUrl, changed);
+
     /// <summary>Serves its one type (<see cref="Type"/>), to every node.</summary>
     /// <param name="typeUrl">The type URL asked for.</param>
     /// <param name="node">The node asking (not used: a linear cache serves every node alike).</param>
@@ -150,6 +176,7 @@ public sealed class LinearCache : ICache
         }
 
         List<(CacheWatch, ResourceSet)> toEvaluate;
+        ChangeRegistration[] toSignal;
         long seq;
         var deleted = 0;
         lock (_gate)
@@ -174,11 +201,21 @@ public sealed class LinearCache : ICache
             Volatile.Write(ref _current, next);
             seq = ++_seq;
             toEvaluate = [.. _watches.Select(w => (w, next))];
+            toSignal = _registrations;
         }
 
         CacheLog.LinearUpdated(_logger, Type.TypeUrl, updates.Count, deleted, Version);
+        ChangeRegistration.SignalAll([toSignal], _logger);
         CacheWatch.EvaluateAll(toEvaluate, null, () => Volatile.Read(ref _seq) == seq, _ => (Resources, null), _logger, _metrics);
         return deleted;
+    }
+
+    private void Unsubscribe(ChangeRegistration registration)
+    {
+        lock (_gate)
+        {
+            _registrations = [.. _registrations.Where(r => !ReferenceEquals(r, registration))];
+        }
     }
 
     private void RemoveWatch(CacheWatch watch)

@@ -7,9 +7,10 @@ namespace XdsServer.Cache;
 /// <summary>
 /// Routes each request to one of several caches: by type URL (say, endpoints from a
 /// <see cref="LinearCache"/>, everything else from a <see cref="SnapshotCache"/>), or by a classifier of
-/// your own over the type URL and the node.
+/// your own over the type URL and the node. It signals changes (<see cref="IChangeSource"/>) of the types it routes
+/// to a cache that does; the others are served through one-shot watches.
 /// </summary>
-public sealed class MuxCache : ICache
+public sealed class MuxCache : ICache, IChangeSource
 {
     private readonly Func<string, Node, string?> _classify;
     private readonly IReadOnlyDictionary<string, ICache> _caches;
@@ -36,6 +37,19 @@ public sealed class MuxCache : ICache
     {
         ArgumentNullException.ThrowIfNull(request);
         return Route(request.TypeUrl, request.Node).CreateWatch(request, onResponse);
+    }
+
+    /// <summary>Subscribes with the cache the type (and node) routes to, when that cache signals changes.</summary>
+    /// <param name="node">The node (passed to the classifier and to the routed cache).</param>
+    /// <param name="typeUrl">The type URL.</param>
+    /// <param name="changed">Called when the routed cache's set of the type changes.</param>
+    /// <returns>The routed cache's registration, or null when that cache does not implement
+    /// <see cref="IChangeSource"/> (use <see cref="CreateWatch"/> for the type then).</returns>
+    /// <exception cref="ArgumentException">No cache serves the type (see <see cref="Serves"/>).</exception>
+    public IChangeRegistration? Subscribe(Node node, string typeUrl, Action changed)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        return Route(typeUrl, node) is IChangeSource source ? source.Subscribe(node, typeUrl, changed) : null;
     }
 
     /// <inheritdoc />

@@ -8,9 +8,10 @@ using XdsServer.Cache.Internal;
 namespace XdsServer.Cache;
 
 /// <summary>
-/// A cache of one <see cref="Snapshot"/> per node group. Setting a snapshot answers every open watch of the
-/// group that needs something from it, with work proportional to what changed; the types whose
-/// <see cref="ResourceSet"/> did not change are not even looked at. Thread-safe.
+/// A cache of one <see cref="Snapshot"/> per node group. Setting a snapshot signals the subscriptions
+/// (<see cref="IChangeSource"/>) of the types whose <see cref="ResourceSet"/> changed, and answers the open one-shot
+/// watches of those types that need something from it; the types that did not change are not even looked at.
+/// Thread-safe.
 /// </summary>
 /// <remarks>
 /// Locks guard only bookkeeping: responses are computed and delivered outside them, and never sent by
@@ -20,7 +21,7 @@ namespace XdsServer.Cache;
 /// <c>xds.cache.watch_responses</c>) are recorded only through <see cref="SnapshotCacheOptions.MeterFactory"/>, which
 /// <c>AddSnapshotCache()</c> sets to the host's; a cache made with <c>new</c> and no factory records none.
 /// </remarks>
-public sealed class SnapshotCache : ICache, IDisposable
+public sealed class SnapshotCache : ICache, IChangeSource, IDisposable
 {
     private readonly ConcurrentDictionary<string, Group> _groups = new(StringComparer.Ordinal);
     private readonly SnapshotCacheOptions _options;
@@ -52,7 +53,8 @@ public sealed class SnapshotCache : ICache, IDisposable
         }
     }
 
-    /// <summary>Watch evaluations per type URL (for tests: work that should not happen is not done).</summary>
+    /// <summary>Work per type URL for updates: watch evaluations and subscription signals (for tests: work that
+    /// should not happen is not done).</summary>
     internal WatchEvaluations Evaluations { get; } = new();
 
     /// <summary>The node-to-group mapping.</summary>
@@ -62,8 +64,8 @@ public sealed class SnapshotCache : ICache, IDisposable
     public IReadOnlyCollection<string> Groups => [.. _groups.Keys];
 
     /// <summary>
-    /// Sets the snapshot of <paramref name="group"/> and answers the group's watches that need something
-    /// from it. With <see cref="SnapshotCacheOptions.RejectInvalidSnapshots"/>, an inconsistent snapshot is
+    /// Sets the snapshot of <paramref name="group"/>, signals the subscriptions of the types it changed and answers
+    /// the group's watches that need something from it. Computes nothing for subscriptions: their streams do. With <see cref="SnapshotCacheOptions.RejectInvalidSnapshots"/>, an inconsistent snapshot is
     /// refused and the previous one stays.
     /// </summary>
     /// <exception cref="InvalidSnapshotException">The snapshot is inconsistent (and the cache refuses those).</exception>
@@ -85,6 +87,7 @@ public sealed class SnapshotCache : ICache, IDisposable
         }
 
         var toEvaluate = new List<(CacheWatch, ResourceSet)>();
+        List<(int Order, ChangeRegistration[] Registrations)>? toSignal = null;
         Group g;
         long seq;
         while (true)
@@ -98,7 +101,7 @@ public sealed class SnapshotCache : ICache, IDisposable
                 }
 
                 var old = g.Snapshot;
-                g.Snapshot = snapshot;
+                Volatile.Write(ref g.Snapshot, snapshot);
                 g.LastActivity = _time.GetUtcNow();
                 seq = ++g.Seq;
                 foreach (var (typeUrl, watches) in g.Watches)
@@ -112,6 +115,15 @@ public sealed class SnapshotCache : ICache, IDisposable
                         }
                     }
                 }
+
+                foreach (var (typeUrl, registrations) in g.Registrations)
+                {
+                    // Same rule; a set that first exists (none before) is a change too.
+                    if (snapshot.GetResources(typeUrl) is { } set && !ReferenceEquals(old?.GetResources(typeUrl), set))
+                    {
+                        (toSignal ??= []).Add((set.Type.AdsOrder, registrations));
+                    }
+                }
             }
 
             break;
@@ -120,6 +132,8 @@ public sealed class SnapshotCache : ICache, IDisposable
         _metrics.SnapshotSet();
         CacheLog.SnapshotSet(_logger, ClientText.ForLog(group), snapshot);
         // Clusters before endpoints before listeners before routes (make before break within an update).
+        toSignal?.Sort(static (a, b) => a.Order.CompareTo(b.Order));
+        ChangeRegistration.SignalAll(toSignal?.Select(t => t.Registrations), _logger, Evaluations);
         toEvaluate.Sort(static (a, b) => a.Item2.Type.AdsOrder.CompareTo(b.Item2.Type.AdsOrder));
         CacheWatch.EvaluateAll(toEvaluate, snapshot, () => Volatile.Read(ref g.Seq) == seq, t => CurrentSet(g, t), _logger, _metrics, Evaluations);
     }
@@ -152,7 +166,7 @@ public sealed class SnapshotCache : ICache, IDisposable
         lock (g.Gate)
         {
             var had = g.Snapshot is not null;
-            g.Snapshot = null;
+            Volatile.Write(ref g.Snapshot, null);
             g.Seq++;
             RemoveIfUnused(g);
             return had;
@@ -221,6 +235,41 @@ public sealed class SnapshotCache : ICache, IDisposable
         }
     }
 
+    /// <summary>Subscribes to the changes of one type of the node's group (see <see cref="IChangeSource"/>); the
+    /// registration counts as an open watch in <see cref="GetStatus"/> until disposed or the group's last stream
+    /// closes.</summary>
+    /// <param name="node">The node (mapped to its group by <see cref="NodeHash"/>).</param>
+    /// <param name="typeUrl">The type URL (any: a snapshot may hold any type).</param>
+    /// <param name="changed">Called when the group's set of the type changes.</param>
+    /// <returns>The registration (never null: every type can be signalled).</returns>
+    public IChangeRegistration Subscribe(Node node, string typeUrl, Action changed)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(typeUrl);
+        ArgumentNullException.ThrowIfNull(changed);
+        var key = _options.NodeHash.GetGroup(node);
+        while (true)
+        {
+            var g = _groups.GetOrAdd(key, static k => new Group(k));
+            lock (g.Gate)
+            {
+                if (g.Removed)
+                {
+                    continue;
+                }
+
+                var registration = new ChangeRegistration(typeUrl, changed, t => Current(g, t), r => Unsubscribe(g, r));
+                g.Registrations[typeUrl] = g.Registrations.TryGetValue(typeUrl, out var registered) ? [.. registered, registration] : [registration];
+                g.WatchCount++;
+                g.Node = node;
+                g.LastRequest = _time.GetUtcNow();
+                return registration;
+            }
+        }
+    }
+
+    IChangeRegistration? IChangeSource.Subscribe(Node node, string typeUrl, Action changed) => Subscribe(node, typeUrl, changed);
+
     /// <summary>Serves every type: a snapshot may hold any type, and a watch for a type the node's snapshot lacks
     /// (or before the node has a snapshot) waits until a snapshot has it.</summary>
     /// <param name="typeUrl">The type URL asked for (any).</param>
@@ -281,7 +330,7 @@ public sealed class SnapshotCache : ICache, IDisposable
                     continue;
                 }
 
-                g.Snapshot = null;
+                Volatile.Write(ref g.Snapshot, null);
                 g.Seq++;
                 dropped++;
                 CacheLog.IdleSnapshotDropped(_logger, ClientText.ForLog(g.Key), now - g.LastActivity);
@@ -294,6 +343,34 @@ public sealed class SnapshotCache : ICache, IDisposable
 
     /// <summary>Stops the idle-expiry timer.</summary>
     public void Dispose() => _idleTimer?.Dispose();
+
+    /// <summary>The group's set of a type now, read without its lock (the snapshot reference is swapped whole).</summary>
+    private static (ResourceSet? Set, Snapshot? Snapshot) Current(Group g, string typeUrl)
+    {
+        var snapshot = Volatile.Read(ref g.Snapshot);
+        return (snapshot?.GetResources(typeUrl), snapshot);
+    }
+
+    private void Unsubscribe(Group g, ChangeRegistration registration)
+    {
+        lock (g.Gate)
+        {
+            if (g.Registrations.TryGetValue(registration.TypeUrl, out var registered) && Array.IndexOf(registered, registration) >= 0)
+            {
+                g.WatchCount--;
+                if (registered.Length == 1)
+                {
+                    g.Registrations.Remove(registration.TypeUrl);
+                }
+                else
+                {
+                    g.Registrations[registration.TypeUrl] = [.. registered.Where(r => !ReferenceEquals(r, registration))];
+                }
+
+                RemoveIfUnused(g);
+            }
+        }
+    }
 
     private static (ResourceSet? Set, Snapshot? Snapshot) CurrentSet(Group g, string typeUrl)
     {
@@ -335,6 +412,7 @@ public sealed class SnapshotCache : ICache, IDisposable
             {
                 orphans = [.. g.Watches.Values.SelectMany(w => w)];
                 g.Watches.Clear();
+                g.Registrations.Clear(); // their streams closed; a late Dispose finds nothing to remove
                 g.WatchCount = 0;
             }
 
@@ -366,6 +444,8 @@ public sealed class SnapshotCache : ICache, IDisposable
         public readonly Lock Gate = new();
         public readonly string Key = key;
         public readonly Dictionary<string, HashSet<CacheWatch>> Watches = new(StringComparer.Ordinal);
+        // Copy-on-write: replaced under Gate, signalled outside it without a copy.
+        public readonly Dictionary<string, ChangeRegistration[]> Registrations = new(StringComparer.Ordinal);
         public Snapshot? Snapshot;
         public long Seq;
         public int WatchCount;

@@ -17,7 +17,7 @@ public sealed record XdsNack(string Nonce, string RejectedVersion, string Messag
 /// <param name="LastSentAt">When it was sent.</param>
 /// <param name="AckedVersion">The last version the client ACKed, if any.</param>
 /// <param name="LastNack">The last NACK, if any (cleared by a later ACK).</param>
-/// <param name="PendingResponses">Responses computed and not yet sent (0 or 1: newest wins).</param>
+/// <param name="PendingResponses">A response due (its type changed) or computed, and not yet sent: 0 or 1 (newest wins).</param>
 /// <param name="HeldForOrdering">True when a response waits for another type to go first (make before break).</param>
 /// <param name="ResponsesSent">Responses sent for this type.</param>
 /// <param name="Acks">ACKs received.</param>

@@ -4,9 +4,10 @@ using XdsServer.Internal;
 namespace XdsServer.Tests;
 
 /// <summary>
-/// The ordering component on its own, without a network (docs/architecture.md, invariant 6): it parks a response
-/// whose referenced resource of an earlier type will be sent (by the snapshot the response came from, or the earlier
-/// type's waiting answer) but has not reached the client, and defers a removal a later type still references.
+/// The ordering component on its own, without a network (docs/architecture.md, invariant 6): it holds a type whose
+/// response references a resource of an earlier type that will be sent (by the snapshot the response came from, or the
+/// earlier type's waiting or held answer) but has not reached the client, and defers a removal a later type still
+/// references.
 /// </summary>
 public class ResponseOrderingTests
 {
@@ -78,12 +79,13 @@ public class ResponseOrderingTests
         var routes = Answer(stream.Routes, snapshot);
 
         Assert.Null(stream.Ordering.Prepare(stream.Routes, routes));
-        Assert.True(stream.Ordering.IsParked(stream.Routes), "the route that references an unsent cluster was not parked");
+        Assert.True(stream.Ordering.IsHeld(stream.Routes), "the route that references an unsent cluster was not held");
 
+        // The loop computes the held type again once the cluster was sent.
         Send(stream.Clusters, Answer(stream.Clusters, snapshot));
-        var parked = stream.Ordering.TakeParked(stream.Routes);
-        Assert.Same(routes, parked);
-        Assert.Same(routes, stream.Ordering.Prepare(stream.Routes, parked!));
+        var again = Answer(stream.Routes, snapshot);
+        Assert.Same(again, stream.Ordering.Prepare(stream.Routes, again));
+        Assert.False(stream.Ordering.IsHeld(stream.Routes));
     }
 
     [Theory]
@@ -95,7 +97,7 @@ public class ResponseOrderingTests
         var routes = Answer(stream.Routes, WithoutClusters("r", "c"));
 
         Assert.Same(routes, stream.Ordering.Prepare(stream.Routes, routes));
-        Assert.False(stream.Ordering.IsParked(stream.Routes));
+        Assert.False(stream.Ordering.IsHeld(stream.Routes));
     }
 
     [Theory]
@@ -127,7 +129,6 @@ public class ResponseOrderingTests
         }
 
         Send(stream.Clusters, prepared);
-        stream.Ordering.Forget(stream.Clusters); // the loop re-arms the type: a new watch answers the new state
 
         // The route moves to another cluster; now the removal goes.
         var after = Snapshot.CreateBuilder().Add(Fixtures.Route("r", "other")).Include(TypeUrls.Cluster).Build();
@@ -142,23 +143,36 @@ public class ResponseOrderingTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public void Without_a_snapshot_only_the_earlier_types_pending_answer_says_the_cluster_will_be_sent(bool delta)
+    public void Without_a_snapshot_only_the_earlier_types_waiting_answer_says_the_cluster_will_be_sent(bool delta)
     {
         var stream = new Stream(delta);
         var routes = AnswerWithoutSnapshot(stream.Routes, Fixtures.Route("r", "c"));
 
         Assert.Same(routes, stream.Ordering.Prepare(stream.Routes, routes)); // nothing says the cluster comes
 
-        var generation = stream.Clusters.Pending.BeginWatch();
-        stream.Clusters.Pending.Offer(generation, Answer(stream.Clusters, WithCluster("r", "c")));
+        stream.Clusters.Answers = new Waiting(Answer(stream.Clusters, WithCluster("r", "c")));
         Assert.Null(stream.Ordering.Prepare(stream.Routes, routes));
-        Assert.True(stream.Ordering.IsParked(stream.Routes), "a pending cluster answer carrying the reference did not hold the route");
+        Assert.True(stream.Ordering.IsHeld(stream.Routes), "a waiting cluster answer carrying the reference did not hold the route");
+    }
+
+    /// <summary>A one-shot watch's answer not taken yet.</summary>
+    private sealed class Waiting(WatchResponse response) : ITypeAnswers
+    {
+        public bool NeedsLook => false;
+
+        WatchResponse? ITypeAnswers.Waiting => response;
+
+        public WatchResponse? Answer(ClientState state) => null;
+
+        public void Dispose()
+        {
+        }
     }
 
     [Fact]
-    public void A_cluster_parked_itself_still_counts_as_coming()
+    public void A_cluster_held_itself_still_counts_as_coming()
     {
-        // A chain: the cluster's own answer is parked (behind a secret it references that the client lacks), and a
+        // A chain: the cluster's own answer is held (behind a secret it references that the client lacks), and a
         // route referencing that cluster must wait for it too, even with no snapshot to ask.
         var stream = new Stream(delta: false);
         var routes = AnswerWithoutSnapshot(stream.Routes, Fixtures.Route("r", "c"));
@@ -173,9 +187,9 @@ public class ResponseOrderingTests
         var withSecret = Snapshot.CreateBuilder().Add(Fixtures.Cluster("c", secret: "s")).Add(Fixtures.Endpoints("c", 1)).Add(Fixtures.Secret("s")).Build();
         var securedClusters = Answer(stream.Clusters, withSecret);
         Assert.Null(ordering.Prepare(stream.Clusters, securedClusters));
-        Assert.True(ordering.IsParked(stream.Clusters));
+        Assert.True(ordering.IsHeld(stream.Clusters));
 
         Assert.Null(ordering.Prepare(stream.Routes, routes));
-        Assert.True(ordering.IsParked(stream.Routes), "a parked cluster answer did not hold the route that references it");
+        Assert.True(ordering.IsHeld(stream.Routes), "a held cluster answer did not hold the route that references it");
     }
 }

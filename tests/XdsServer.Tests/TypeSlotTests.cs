@@ -2,8 +2,8 @@ using XdsServer.Internal;
 
 namespace XdsServer.Tests;
 
-/// <summary>The per-type slot of a stream holds one pending answer (its <see cref="PendingAnswer"/> mailbox): the newest
-/// of the current watch generation (docs/architecture.md, invariant 3).</summary>
+/// <summary>A type served by one-shot watches (a cache that does not signal changes) holds one pending answer (a
+/// <see cref="PendingAnswer"/> mailbox): the newest of the current watch generation (docs/architecture.md, invariant 3).</summary>
 public class TypeSlotTests
 {
     /// <summary>What a cache answers a client that holds nothing, for two different snapshots.</summary>
@@ -27,8 +27,8 @@ public class TypeSlotTests
     [Fact]
     public void The_newest_answer_of_the_current_generation_wins()
     {
-        var (state, older, newer) = TwoAnswers();
-        var slot = new TypeSlot(EnvoyResourceTypes.Cluster, state).Pending;
+        var (_, older, newer) = TwoAnswers();
+        var slot = new PendingAnswer();
         var generation = slot.BeginWatch();
 
         slot.Offer(generation, older);
@@ -41,8 +41,8 @@ public class TypeSlotTests
     [Fact]
     public void An_answer_of_an_earlier_generation_is_refused_and_a_new_generation_drops_the_old_answer()
     {
-        var (state, older, newer) = TwoAnswers();
-        var slot = new TypeSlot(EnvoyResourceTypes.Cluster, state).Pending;
+        var (_, older, newer) = TwoAnswers();
+        var slot = new PendingAnswer();
         var first = slot.BeginWatch();
         slot.Offer(first, older);
 

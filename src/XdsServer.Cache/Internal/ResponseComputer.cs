@@ -8,8 +8,15 @@ namespace XdsServer.Cache.Internal;
 /// </summary>
 internal static class ResponseComputer
 {
+    /// <summary>Computations on the calling thread so far (tests: prove which thread pays for an update).</summary>
+    [ThreadStatic]
+    private static long t_computedOnThisThread;
+
+    public static long ComputedOnThisThread => t_computedOnThisThread;
+
     public static WatchResponse? Compute(ClientState state, ResourceSet current, Snapshot? snapshot = null)
     {
+        t_computedOnThisThread++;
         if (!state.Exceptions.IsEmpty)
         {
             return ComputeNew(state, current, snapshot);

@@ -3,8 +3,8 @@ using XdsServer.Cache;
 namespace XdsServer.Internal;
 
 /// <summary>
-/// The one thing a watch writes: the newest answer for one type of one stream (latest wins; docs/architecture.md,
-/// invariant 3). Generation rule: every watch the loop opens starts a new generation, and an answer is kept only if
+/// The one thing a one-shot watch writes (<see cref="WatchedAnswers"/>, for a cache that does not signal changes): the
+/// newest answer for one type of one stream (latest wins; docs/architecture.md, invariant 3). Generation rule: every watch the loop opens starts a new generation, and an answer is kept only if
 /// it comes from the current one, so a late answer of a cancelled watch never overwrites its replacement's.
 /// </summary>
 /// <remarks>Thread rule: <see cref="Offer"/> from any thread (watch callbacks); everything else by the stream's

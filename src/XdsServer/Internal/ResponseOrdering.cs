@@ -6,34 +6,37 @@ namespace XdsServer.Internal;
 /// <summary>
 /// Make before break over ADS, across updates (docs/architecture.md, invariant 6). Before a response goes out:
 /// <list type="bullet">
-/// <item>make: it is parked while a resource it references, of a type pushed earlier (clusters before routes,
+/// <item>make: it is held while a resource it references, of a type pushed earlier (clusters before routes,
 /// secrets before clusters and listeners), is subscribed to, has not reached the client yet and will be sent;</item>
 /// <item>break: a removal of a resource that something the client still holds, of a type pushed later,
 /// references is deferred (kept in the response) until that reference is gone.</item>
 /// </list>
 /// "Will be sent" is decided from the snapshot the response was computed from (<see cref="WatchResponse.Snapshot"/>:
 /// the same update carries the referenced resource exactly when that snapshot holds it) or from the earlier type's
-/// pending or parked answer; with no snapshot (a cache of one type) only those answers count. The cache is never
+/// waiting or held answer; with no snapshot (a cache of one type) only those answers count. The cache is never
 /// asked. Only subscribed names can hold a response, so a client that asks for clusters by the names it reads in
 /// routes (gRPC) is never made to wait for something it cannot yet ask for.
+/// A held type keeps no response to send later: the loop leaves it dirty and computes it again, against the set in
+/// force then, once an earlier type was sent; the held answer is kept only to say what the type will send.
 /// </summary>
-/// <remarks>Thread rule: owned by the stream's loop, which alone calls it; its parked responses and deferred-removal
-/// marks are loop-only state. It reads the slots' loop-owned state and their mailboxes, and writes neither.</remarks>
+/// <remarks>Thread rule: owned by the stream's loop, which alone calls it; its held answers and deferred-removal
+/// marks are loop-only state. It reads the slots' loop-owned state and their waiting answers, and writes neither.</remarks>
 internal sealed class ResponseOrdering(IReadOnlyDictionary<string, TypeSlot> slots, ILogger logger, long streamId)
 {
-    private readonly Dictionary<TypeSlot, WatchResponse> _parked = [];
+    private readonly Dictionary<TypeSlot, WatchResponse> _held = [];
     private readonly HashSet<TypeSlot> _deferred = [];
 
     /// <summary>
-    /// Returns the response to send now (perhaps with removals deferred), or null when it must wait: then it is
-    /// parked here until <see cref="TakeParked"/>.
+    /// Returns the response to send now (perhaps with removals deferred), or null when it must wait: the type is held
+    /// (<see cref="IsHeld"/>) until it is prepared again or forgotten.
     /// </summary>
     public WatchResponse? Prepare(TypeSlot slot, WatchResponse response)
     {
+        Forget(slot);
         if (FirstMissingReference(slot, response) is { } missing)
         {
             XdsLog.Held(logger, streamId, slot.Type.TypeUrl, missing.TypeUrl, missing.Name);
-            _parked[slot] = response;
+            _held[slot] = response;
             return null;
         }
 
@@ -59,20 +62,18 @@ internal sealed class ResponseOrdering(IReadOnlyDictionary<string, TypeSlot> slo
         return response.Retaining(keep);
     }
 
-    /// <summary>The response parked for <paramref name="slot"/>, removed from here, or null.</summary>
-    public WatchResponse? TakeParked(TypeSlot slot) => _parked.Remove(slot, out var parked) ? parked : null;
-
-    public bool IsParked(TypeSlot slot) => _parked.ContainsKey(slot);
+    /// <summary>True when the last answer prepared for <paramref name="slot"/> had to wait.</summary>
+    public bool IsHeld(TypeSlot slot) => _held.ContainsKey(slot);
 
     /// <summary>True when <paramref name="slot"/> deferred a removal and should be evaluated again once the types
     /// pushed after it settle (the reference may be gone by then).</summary>
     public bool HasDeferredRemovals(TypeSlot slot) => _deferred.Contains(slot);
 
-    /// <summary>Forgets what was parked or deferred for <paramref name="slot"/>: its client state moved on, and a new
-    /// watch answers for the new one.</summary>
+    /// <summary>Forgets what was held or deferred for <paramref name="slot"/>: it is computed again (its client state
+    /// moved on, or another type was sent).</summary>
     public void Forget(TypeSlot slot)
     {
-        _parked.Remove(slot);
+        _held.Remove(slot);
         _deferred.Remove(slot);
     }
 
@@ -101,11 +102,11 @@ internal sealed class ResponseOrdering(IReadOnlyDictionary<string, TypeSlot> slo
         return null;
     }
 
-    /// <summary>True when the earlier type will deliver <paramref name="name"/>: its waiting answer carries it, or the
-    /// snapshot <paramref name="response"/> was computed from holds it (the same update sends it).</summary>
+    /// <summary>True when the earlier type will deliver <paramref name="name"/>: its held or waiting answer carries it,
+    /// or the snapshot <paramref name="response"/> was computed from holds it (the same update sends it).</summary>
     private bool WillBeSent(TypeSlot earlier, string name, WatchResponse response)
     {
-        var waiting = _parked.GetValueOrDefault(earlier) ?? earlier.Pending.Peek();
+        var waiting = _held.GetValueOrDefault(earlier) ?? earlier.Answers?.Waiting;
         if (waiting is not null && waiting.Resources.Any(r => r.Name == name))
         {
             return true;

@@ -3,15 +3,19 @@ using XdsServer.Cache;
 namespace XdsServer.Internal;
 
 /// <summary>
-/// One resource type on one stream, owned by the stream's loop (the session): the client's state, the open watch and
-/// the ACK/NACK bookkeeping change only through the methods below, which the loop alone calls. Two things are read
-/// by other threads, and neither is a mutable field: <see cref="Pending"/> (the mailbox watches write, behind its own
-/// lock) and <see cref="Status"/> (an immutable record the loop publishes after every change).
+/// One resource type on one stream, owned by the stream's loop (the session): the client's state, where its answers
+/// come from (<see cref="Answers"/>) and the ACK/NACK bookkeeping change only through the methods below, which the
+/// loop alone calls. Other threads touch two things: the dirty flag (<see cref="MarkDirty"/>: "look at this type
+/// again", set by a change signal from any thread) and <see cref="Status"/> (an immutable record the loop publishes
+/// after every change).
 /// </summary>
 internal sealed class TypeSlot
 {
-    // Loop only (the session's thread of control): read and written by the stream's loop, never elsewhere.
-    private IDisposable? _watch;
+    // Set from any thread (change signals) and by the loop; cleared by the loop alone (TakeDirty). Interlocked.
+    private int _dirty;
+
+    // Written by the loop only; read by status views (Volatile).
+    private bool _awaitingRequest;
 
     // Written by the loop only, each change a new record (Volatile.Write); the loop reads it plainly, any other
     // thread through Status (Volatile.Read).
@@ -25,8 +29,19 @@ internal sealed class TypeSlot
 
     public ResourceType Type { get; }
 
-    /// <summary>The answer watches leave for the loop (any thread writes, the loop takes).</summary>
-    public PendingAnswer Pending { get; } = new();
+    /// <summary>Where the type's answers come from (loop only; set once, right after the slot is made).</summary>
+    public ITypeAnswers? Answers { get; set; }
+
+    /// <summary>True while a response sent is not followed by a request of the type (an ACK, a NACK or a new
+    /// subscription): the type computes nothing meanwhile, so a client has at most one response of a type to answer
+    /// and a slow one gets only the newest version once it answers (docs/architecture.md, invariant 3).</summary>
+    public bool AwaitingRequest => Volatile.Read(ref _awaitingRequest);
+
+    /// <summary>True when the type waits to be looked at (any thread).</summary>
+    public bool IsDirty => Volatile.Read(ref _dirty) != 0;
+
+    /// <summary>True when a response is due or computed and not sent (status views; any thread).</summary>
+    public bool HasPendingAnswer => (IsDirty && !AwaitingRequest) || Answers?.Waiting is not null;
 
     /// <summary>The client's state (loop only).</summary>
     public ClientState State => _status.State;
@@ -37,45 +52,43 @@ internal sealed class TypeSlot
     /// <summary>The version of the last response sent, or null (loop only).</summary>
     public string? LastSentVersion => _status.LastSentVersion;
 
-    /// <summary>True while a watch is open (loop only).</summary>
-    public bool Watching => _watch is not null;
-
     /// <summary>The latest published view of this slot; safe from any thread.</summary>
     public TypeStatus Status => Volatile.Read(ref _status);
 
     /// <summary>Moves to a new client state (a request, or a response recorded without sending).</summary>
     public void SetState(ClientState state) => Publish(_status with { State = state });
 
-    /// <summary>Replaces the open watch (disposing the old one) and starts a new answer generation.</summary>
-    public long OpenWatch(Func<long, IDisposable> open)
-    {
-        CloseWatch();
-        var generation = Pending.BeginWatch();
-        _watch = open(generation);
-        return generation;
-    }
+    /// <summary>Says the type must be looked at again (any thread; a signal then wakes the loop).</summary>
+    public void MarkDirty() => Volatile.Write(ref _dirty, 1);
 
-    /// <summary>The watch answered: it is done (it is not disposed again).</summary>
-    public void WatchAnswered() => _watch = null;
+    /// <summary>Clears the dirty flag; true when it was set (loop only).</summary>
+    public bool TakeDirty() => Interlocked.Exchange(ref _dirty, 0) != 0;
 
-    /// <summary>Cancels the open watch, if any, and drops its answer.</summary>
-    public void CloseWatch()
+    /// <summary>A request of the type arrived: the type may send again (loop only).</summary>
+    public void RequestArrived() => Volatile.Write(ref _awaitingRequest, false);
+
+    /// <summary>Stops the answers (the stream ended).</summary>
+    public void CloseAnswers()
     {
-        _watch?.Dispose();
-        _watch = null;
+        Answers?.Dispose();
+        Answers = null;
     }
 
     /// <summary>Records a response written to the client.</summary>
-    public void RecordSent(WatchResponse response, string nonce, DateTimeOffset at) => Publish(_status with
+    public void RecordSent(WatchResponse response, string nonce, DateTimeOffset at)
     {
-        State = _status.State.ApplyResponse(response),
-        LastSent = response,
-        LastSentNonce = nonce,
-        LastSentVersion = response.Version,
-        LastSentAt = at,
-        AwaitingAck = true,
-        ResponsesSent = _status.ResponsesSent + 1,
-    });
+        Volatile.Write(ref _awaitingRequest, true);
+        Publish(_status with
+        {
+            State = _status.State.ApplyResponse(response),
+            LastSent = response,
+            LastSentNonce = nonce,
+            LastSentVersion = response.Version,
+            LastSentAt = at,
+            AwaitingAck = true,
+            ResponsesSent = _status.ResponsesSent + 1,
+        });
+    }
 
     public void RecordAck(string version) => Publish(_status with
     {

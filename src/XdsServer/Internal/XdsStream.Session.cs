@@ -6,9 +6,11 @@ using XdsServer.Internal.Encoding;
 namespace XdsServer.Internal;
 
 /// <summary>
-/// The session loop of a stream: it applies requests (ACK/NACK bookkeeping, subscription changes), opens watches and
-/// sends their answers through the writer, lowest ADS order first. It owns every <see cref="TypeSlot"/> and is the
-/// only writer of per-type state; watches only fill a slot's <see cref="PendingAnswer"/> and set the wake signal.
+/// The session loop of a stream: it applies requests (ACK/NACK bookkeeping, subscription changes), and computes and
+/// sends the answers of dirty types through the writer, lowest ADS order first. It owns every <see cref="TypeSlot"/>
+/// and is the only writer of per-type state; a cache only signals "this type changed" (the slot's dirty flag and the
+/// wake signal), and the loop computes from its own state against the set in force when it is ready to send, so a
+/// type that changed twice meanwhile sends only the newest (docs/architecture.md, invariant 3).
 /// </summary>
 internal abstract partial class XdsStream<TRequest, TResponse>
 {
@@ -46,6 +48,7 @@ internal abstract partial class XdsStream<TRequest, TResponse>
         // (INVALID_ARGUMENT); from here on an exception from the cache is the server's fault.
         Core.RequireServed(StreamId, type.TypeUrl, Node);
         slot = new TypeSlot(type, create(type));
+        slot.Answers = OpenAnswers(slot);
         _slots.Add(type.TypeUrl, slot);
         Volatile.Write(ref _slotsInOrder, [.. _slotsInOrder.Append(slot).OrderBy(s => s.Type.AdsOrder)]);
         return slot;
@@ -77,48 +80,70 @@ internal abstract partial class XdsStream<TRequest, TResponse>
     }
 
     /// <summary>
-    /// Moves a slot to a new client state. A state that did not change keeps its open watch or pending
-    /// answer; otherwise the old watch and any answer computed for the old state go, and a new watch opens
-    /// (this is also how an ACK re-arms a type after a response).
+    /// Applies a request's new client state: the type may send again (a response waits for the client's next request
+    /// of its type), and it is looked at again when the state changed (or, for one-shot watches, when none is open:
+    /// this is how an ACK re-arms a watch after a response).
     /// </summary>
     protected void Update(TypeSlot slot, ClientState state)
     {
-        if (ReferenceEquals(state, slot.State)
-            && (slot.Watching || slot.Pending.HasPending || _ordering?.IsParked(slot) == true))
+        slot.RequestArrived();
+        if (!ReferenceEquals(state, slot.State))
         {
-            return;
+            slot.SetState(state);
+            _ordering?.Forget(slot);
+            slot.SetParked(false);
+            slot.MarkDirty();
         }
-
-        slot.SetState(state);
-        Rearm(slot);
+        else if (slot.Answers!.NeedsLook)
+        {
+            slot.MarkDirty();
+        }
     }
 
-    private void Rearm(TypeSlot slot)
+    /// <summary>Subscribes the slot to its type's changes, or, from a cache that does not signal them, prepares
+    /// one-shot watches. Either way a change marks the slot dirty and wakes the loop.</summary>
+    private ITypeAnswers OpenAnswers(TypeSlot slot)
     {
-        _ordering?.Forget(slot);
-        slot.SetParked(false);
+        var changed = () =>
+        {
+            slot.MarkDirty();
+            _wake.Set();
+        };
         try
         {
-            var state = slot.State;
-            slot.OpenWatch(generation => Core.Cache.CreateWatch(new WatchRequest(Node, state), response =>
+            if (Core.Cache is IChangeSource source && source.Subscribe(Node, slot.Type.TypeUrl, changed) is { } registration)
             {
-                slot.Pending.Offer(generation, response);
-                _wake.Set();
-            }));
+                return new SignalledAnswers(registration);
+            }
         }
         catch (Exception e)
         {
-            throw Core.CacheFailed(StreamId, nameof(ICache.CreateWatch), slot.Type.TypeUrl, e);
+            throw Core.CacheFailed(StreamId, nameof(IChangeSource.Subscribe), slot.Type.TypeUrl, e);
+        }
+
+        return new WatchedAnswers(Core.Cache, Node, changed);
+    }
+
+    /// <summary>What the client of <paramref name="slot"/> needs now; a throwing cache is the server's fault.</summary>
+    private WatchResponse? Answer(TypeSlot slot)
+    {
+        try
+        {
+            return slot.Answers!.Answer(slot.State);
+        }
+        catch (Exception e)
+        {
+            var operation = slot.Answers is WatchedAnswers ? nameof(ICache.CreateWatch) : nameof(ClientState.Answer);
+            throw Core.CacheFailed(StreamId, operation, slot.Type.TypeUrl, e);
         }
     }
 
-    /// <summary>Ends every watch and forgets what waits (the stream has ended).</summary>
+    /// <summary>Ends every subscription and watch, and forgets what waits (the stream has ended).</summary>
     private void CloseSlots()
     {
         foreach (var slot in PublishedSlots)
         {
-            slot.CloseWatch();
-            slot.Pending.BeginWatch(); // drops the answer, and refuses any late one
+            slot.CloseAnswers();
             _ordering?.Forget(slot);
         }
     }
@@ -135,8 +160,8 @@ internal abstract partial class XdsStream<TRequest, TResponse>
                 continue;
             }
 
-            // Requests first (one may make a pending answer stale), then whatever is pending.
-            await SendPendingAsync().ConfigureAwait(false);
+            // Requests first (they change what is due), then the dirty types.
+            await SendDueAsync().ConfigureAwait(false);
             if (!requests.Completion.IsCompleted)
             {
                 await _wake.WaitAsync().ConfigureAwait(false);
@@ -164,11 +189,13 @@ internal abstract partial class XdsStream<TRequest, TResponse>
     }
 
     /// <summary>
-    /// Sends pending answers, always the lowest ADS order first: after each send the scan starts again, since
-    /// a watch of a lower type may have answered meanwhile (one update answers clusters before endpoints,
-    /// but the loop may wake between the two). Answers that must wait (make before break) are parked.
+    /// Computes and sends the answers of dirty types, always the lowest ADS order first: after each send the scan
+    /// starts again, since a lower type may have been signalled meanwhile (one update changes clusters before
+    /// endpoints, but the loop may wake between the two). A type awaiting its client's next request stays dirty until
+    /// that request. Make before break: a type that must wait stays dirty (held) and is computed again after an
+    /// earlier type was sent; a type that deferred a removal is looked at again after each send of another type.
     /// </summary>
-    private async ValueTask SendPendingAsync()
+    private async ValueTask SendDueAsync()
     {
         bool sent;
         do
@@ -176,24 +203,24 @@ internal abstract partial class XdsStream<TRequest, TResponse>
             sent = false;
             foreach (var slot in _slotsInOrder)
             {
-                var response = _ordering?.TakeParked(slot) ?? slot.Pending.Take();
-                if (response is null)
+                if (slot.AwaitingRequest || !slot.TakeDirty())
                 {
                     continue;
                 }
 
-                slot.SetParked(false);
-                slot.WatchAnswered(); // it answered: it is done
-                if (!ReferenceEquals(response.State, slot.State))
+                var response = Answer(slot);
+                while (response is { IsEmpty: true })
                 {
-                    continue; // computed for a state a later request replaced
+                    // The delta client already holds the current set (a reconnect's initial_resource_versions): record
+                    // it as one reference, send nothing. One-shot watches then need a new watch for the new state.
+                    slot.SetState(slot.State.ApplyResponse(response));
+                    response = slot.Answers!.NeedsLook ? Answer(slot) : null;
                 }
 
-                if (response.IsEmpty)
+                if (response is null)
                 {
-                    // The client already holds the source set: record it, send nothing, watch again.
-                    slot.SetState(slot.State.ApplyResponse(response));
-                    Rearm(slot);
+                    _ordering?.Forget(slot);
+                    slot.SetParked(false);
                     continue;
                 }
 
@@ -202,6 +229,7 @@ internal abstract partial class XdsStream<TRequest, TResponse>
                     var prepared = _ordering.Prepare(slot, response);
                     if (prepared is null)
                     {
+                        slot.MarkDirty(); // held: computed again once an earlier type is sent
                         slot.SetParked(true);
                         continue;
                     }
@@ -209,20 +237,22 @@ internal abstract partial class XdsStream<TRequest, TResponse>
                     response = prepared;
                 }
 
+                slot.SetParked(false);
                 await SendAsync(slot, response).ConfigureAwait(false);
                 sent = true;
-                break;
-            }
-
-            if (sent && _ordering is not null)
-            {
-                foreach (var slot in _slotsInOrder)
+                if (_ordering is not null)
                 {
-                    if (_ordering.HasDeferredRemovals(slot) && slot.Watching && !slot.Pending.HasPending && !_ordering.IsParked(slot))
+                    foreach (var other in _slotsInOrder)
                     {
-                        Rearm(slot); // a deferred removal may go now
+                        if (other != slot && _ordering.HasDeferredRemovals(other))
+                        {
+                            _ordering.Forget(other);
+                            other.MarkDirty(); // a deferred removal may go now
+                        }
                     }
                 }
+
+                break;
             }
         }
         while (sent);

@@ -12,13 +12,14 @@ namespace XdsServer.Internal;
 /// <item>this file: lifecycle (open, authorize, callbacks, close) and keeping the stream authorized, plus the
 /// status views, which read only what the loop publishes;</item>
 /// <item><see cref="StreamTransport{TRequest, TResponse}"/>: reads requests into a bounded queue, writes messages;</item>
-/// <item>the session loop (XdsStream.Session.cs): applies requests, opens watches, owns every
+/// <item>the session loop (XdsStream.Session.cs): applies requests, computes the answers of changed types, owns every
 /// <see cref="TypeSlot"/> and is the only writer of per-type state;</item>
-/// <item><see cref="ResponseOrdering"/>: make before break over ADS (parked responses, deferred removals);</item>
+/// <item><see cref="ResponseOrdering"/>: make before break over ADS (held types, deferred removals);</item>
 /// <item><see cref="ResponseWriter{TResponse}"/>: the send budget, metrics and the log line of each response.</item>
 /// </list>
-/// Watches never send: they leave their answer in the type's <see cref="PendingAnswer"/> (newest wins, one per type)
-/// and wake the loop through a <see cref="WakeSignal"/>.
+/// Caches never send: they signal "this type changed" (the slot's dirty flag) and wake the loop through a
+/// <see cref="WakeSignal"/>; a cache that only answers one-shot watches leaves its answer in a
+/// <see cref="PendingAnswer"/> (newest wins, one per type) behind the same slot interface (<see cref="ITypeAnswers"/>).
 /// </summary>
 internal abstract partial class XdsStream<TRequest, TResponse> : IStreamStatusSource, IDisposable
     where TRequest : class, IMessage
@@ -368,7 +369,7 @@ internal abstract partial class XdsStream<TRequest, TResponse> : IStreamStatusSo
                 s.LastSentAt,
                 s.AckedVersion,
                 s.LastNack,
-                slot.Pending.HasPending ? 1 : 0,
+                slot.HasPendingAnswer ? 1 : 0,
                 s.Parked,
                 s.ResponsesSent,
                 s.Acks,
