@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using XdsServer.Cache.Internal;
 
 namespace XdsServer.Cache;
@@ -18,11 +17,10 @@ namespace XdsServer.Cache;
 /// </remarks>
 public sealed class ClientState
 {
-    private static readonly ImmutableDictionary<string, KnownResource> NoExceptions =
-        ImmutableDictionary.Create<string, KnownResource>(StringComparer.Ordinal);
+    private static readonly KnownResources NoExceptions = KnownResources.Empty;
 
     private ClientState(ResourceType type, bool isDelta, Subscription subscription, ResourceSet? baseline,
-        ImmutableDictionary<string, KnownResource> exceptions, string? reconnectVersion, int requests)
+        KnownResources exceptions, string? reconnectVersion, int requests)
     {
         Type = type;
         IsDelta = isDelta;
@@ -58,7 +56,7 @@ public sealed class ClientState
     /// <summary>Per-name exceptions to <see cref="Baseline"/>: held (at a version; with the resource when its
     /// removal was deferred, <see cref="WatchResponse.Retaining"/>), absent, or unknown ("send the resource, or in
     /// delta its removal"). Without a baseline, every name that has no exception is unknown.</summary>
-    internal ImmutableDictionary<string, KnownResource> Exceptions { get; }
+    internal KnownResources Exceptions { get; }
 
     /// <summary>The version a reconnecting SotW wildcard client says it has (its first request's version_info).</summary>
     internal string? ReconnectVersion { get; }
@@ -109,7 +107,7 @@ public sealed class ClientState
             }
         }
 
-        return new ClientState(Type, IsDelta, subscription, baseline, builder.ToImmutable(), reconnect, Requests + 1);
+        return new ClientState(Type, IsDelta, subscription, baseline, KnownResources.From(builder), reconnect, Requests + 1);
     }
 
     /// <summary>Applies a delta request. Every name in <paramref name="subscribe"/> is sent (or reported
@@ -132,7 +130,7 @@ public sealed class ClientState
         var (baseline, exceptions) = subscription.IsWildcard && !Subscription.IsWildcard && !first
             ? Detach()
             : (Baseline, Exceptions);
-        var builder = exceptions.ToBuilder();
+        var builder = exceptions.ToBuilder(first ? initialResourceVersions?.Count ?? 0 : 0);
         if (first && initialResourceVersions is not null)
         {
             foreach (var (name, version) in initialResourceVersions)
@@ -164,7 +162,7 @@ public sealed class ClientState
             }
         }
 
-        return new ClientState(Type, IsDelta, subscription, baseline, builder.ToImmutable(), null, Requests + 1);
+        return new ClientState(Type, IsDelta, subscription, baseline, KnownResources.From(builder), null, Requests + 1);
     }
 
     /// <summary>Records that <paramref name="response"/> was sent: the client now holds what it carried.</summary>
@@ -181,9 +179,18 @@ public sealed class ClientState
 
         // Every subscribed name now matches the response's source set (the response carried every
         // difference), so the set becomes the baseline; only deferred removals remain as exceptions.
-        var exceptions = response.Retained.Count == 0
-            ? NoExceptions
-            : NoExceptions.AddRange(response.Retained.Select(r => KeyValuePair.Create(r.Name, KnownResource.Held(r))));
+        var exceptions = NoExceptions;
+        if (response.Retained.Count > 0)
+        {
+            var retained = new Dictionary<string, KnownResource>(response.Retained.Count, StringComparer.Ordinal);
+            foreach (var resource in response.Retained)
+            {
+                retained[resource.Name] = KnownResource.Held(resource);
+            }
+
+            exceptions = KnownResources.From(retained);
+        }
+
         return new ClientState(Type, IsDelta, Subscription, response.Source, exceptions, null, Requests);
     }
 
@@ -274,7 +281,7 @@ public sealed class ClientState
     /// Before a wildcard is added, the baseline only speaks for the names subscribed so far: turn those into
     /// explicit exceptions and drop the baseline, so resources the client never had are sent.
     /// </summary>
-    private (ResourceSet?, ImmutableDictionary<string, KnownResource>) Detach()
+    private (ResourceSet?, KnownResources) Detach()
     {
         var builder = Exceptions.ToBuilder();
         if (Baseline is not null)
@@ -292,7 +299,7 @@ public sealed class ClientState
             }
         }
 
-        return (null, builder.ToImmutable());
+        return (null, KnownResources.From(builder));
     }
 
     private void EnsureMode(bool sotw)
