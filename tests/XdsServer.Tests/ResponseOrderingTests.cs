@@ -164,9 +164,68 @@ public class ResponseOrderingTests
 
         public WatchResponse? Answer(ClientState state) => null;
 
+        public bool TryGetCurrent([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ResourceSet? current)
+        {
+            current = null;
+            return false;
+        }
+
         public void Dispose()
         {
         }
+    }
+
+    /// <summary>A cache that signals: the set of the type in force now.</summary>
+    private sealed class Current(ResourceSet set) : ITypeAnswers
+    {
+        public bool NeedsLook => false;
+
+        public WatchResponse? Waiting => null;
+
+        public WatchResponse? Answer(ClientState state) => null;
+
+        public bool TryGetCurrent([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ResourceSet? current)
+        {
+            current = set;
+            return true;
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_cluster_removed_since_the_routes_snapshot_holds_nothing_back(bool delta)
+    {
+        // The route was computed from a snapshot that had the cluster, but the clusters' set in force now (a later
+        // update) has it no more: the cluster will not come, and waiting for it would hold the route until it does.
+        var stream = new Stream(delta);
+        var withCluster = WithCluster("r", "c");
+        var routes = Answer(stream.Routes, withCluster);
+        var later = WithoutClusters("r", "c");
+
+        stream.Clusters.Answers = new Current(withCluster.GetResources(TypeUrls.Cluster)!);
+        Assert.Null(stream.Ordering.Prepare(stream.Routes, routes));
+
+        stream.Clusters.Answers = new Current(later.GetResources(TypeUrls.Cluster) ?? ResourceSet.Empty(EnvoyResourceTypes.Cluster));
+        Assert.Same(routes, stream.Ordering.Prepare(stream.Routes, routes));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Without_a_snapshot_the_clusters_set_in_force_says_the_cluster_will_be_sent(bool delta)
+    {
+        // Routes and clusters from two caches of one type (a MuxCache): no snapshot, but the clusters' own cache says
+        // it has the cluster, so the route waits for it.
+        var stream = new Stream(delta);
+        var routes = AnswerWithoutSnapshot(stream.Routes, Fixtures.Route("r", "c"));
+        stream.Clusters.Answers = new Current(WithCluster("r", "c").GetResources(TypeUrls.Cluster)!);
+        Assert.Null(stream.Ordering.Prepare(stream.Routes, routes));
+        Assert.True(stream.Ordering.IsHeld(stream.Routes), "the cluster in the clusters' set did not hold the route");
     }
 
     [Fact]

@@ -26,7 +26,7 @@ internal static class ClientStatusBuilder
         foreach (var slot in types)
         {
             var sensitive = slot.Type.Sensitive;
-            var lastSent = slot.LastSent?.Resources.ToDictionary(r => r.Name, r => r.Version, StringComparer.Ordinal)
+            var lastSent = slot.LastSentResources?.ToDictionary(r => r.Name, r => r.Version, StringComparer.Ordinal)
                 ?? new Dictionary<string, string>(StringComparer.Ordinal);
             var nacked = slot.LastNack is { } nack && nack.Nonce == slot.LastSentNonce ? nack : null;
             config.GenericXdsConfigs.Add(TypeEntry(slot, nacked));

@@ -11,10 +11,10 @@ namespace XdsServer.Internal;
 /// <item>break: a removal of a resource that something the client still holds, of a type pushed later,
 /// references is deferred (kept in the response) until that reference is gone.</item>
 /// </list>
-/// "Will be sent" is decided from the snapshot the response was computed from (<see cref="WatchResponse.Snapshot"/>:
-/// the same update carries the referenced resource exactly when that snapshot holds it) or from the earlier type's
-/// waiting or held answer; with no snapshot (a cache of one type) only those answers count. The cache is never
-/// asked. Only subscribed names can hold a response, so a client that asks for clusters by the names it reads in
+/// "Will be sent" is decided from what the earlier type's slot already knows: its waiting or held answer, the set in
+/// force for it now (caches that signal), or else the snapshot the response was computed from
+/// (<see cref="WatchResponse.Snapshot"/>: the same update carries the referenced resource exactly when that snapshot
+/// holds it). The cache is never asked. Only subscribed names can hold a response, so a client that asks for clusters by the names it reads in
 /// routes (gRPC) is never made to wait for something it cannot yet ask for.
 /// A held type keeps no response to send later: the loop leaves it dirty and computes it again, against the set in
 /// force then, once an earlier type was sent; the held answer is kept only to say what the type will send.
@@ -102,14 +102,24 @@ internal sealed class ResponseOrdering(IReadOnlyDictionary<string, TypeSlot> slo
         return null;
     }
 
-    /// <summary>True when the earlier type will deliver <paramref name="name"/>: its held or waiting answer carries it,
-    /// or the snapshot <paramref name="response"/> was computed from holds it (the same update sends it).</summary>
+    /// <summary>
+    /// True when the earlier type will deliver <paramref name="name"/>: its held or waiting answer carries it; or its
+    /// set in force now holds it (a cache that signals: the loop sends that type from that set, so a resource removed
+    /// meanwhile holds nothing back, and a cache of one type, behind a <see cref="MuxCache"/>, still orders); or, for
+    /// a cache that only answers watches, the snapshot <paramref name="response"/> was computed from holds it (the
+    /// same update sends it).
+    /// </summary>
     private bool WillBeSent(TypeSlot earlier, string name, WatchResponse response)
     {
         var waiting = _held.GetValueOrDefault(earlier) ?? earlier.Answers?.Waiting;
         if (waiting is not null && waiting.Resources.Any(r => r.Name == name))
         {
             return true;
+        }
+
+        if (earlier.Answers is { } answers && answers.TryGetCurrent(out var current))
+        {
+            return current.Contains(name);
         }
 
         return response.Snapshot?.GetResources(earlier.Type.TypeUrl) is { } set && set.Contains(name);

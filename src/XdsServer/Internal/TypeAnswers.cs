@@ -19,6 +19,9 @@ internal interface ITypeAnswers : IDisposable
     /// request that leaves the state as it is must then look again, as an ACK re-arms a watch.</summary>
     bool NeedsLook { get; }
 
+    /// <summary>The set of the type in force now, when the cache says (signalled answers); false otherwise.</summary>
+    bool TryGetCurrent([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ResourceSet? current);
+
     /// <summary>An answer computed by the cache and not taken yet (one-shot watches only; signalled answers are
     /// computed by the loop when it takes them).</summary>
     WatchResponse? Waiting { get; }
@@ -37,6 +40,9 @@ internal sealed class SignalledAnswers(IChangeRegistration registration) : IType
 
     public WatchResponse? Answer(ClientState state) =>
         registration.TryGetCurrent(out var current, out var snapshot) ? state.Answer(current, snapshot) : null;
+
+    public bool TryGetCurrent([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ResourceSet? current) =>
+        registration.TryGetCurrent(out current, out _) && current is not null;
 
     public void Dispose() => registration.Dispose();
 }
@@ -57,6 +63,12 @@ internal sealed class WatchedAnswers(IConfigWatcher cache, Node node, Action ans
     public bool NeedsLook => _watch is null;
 
     public WatchResponse? Waiting => _pending.Peek();
+
+    public bool TryGetCurrent([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ResourceSet? current)
+    {
+        current = null;
+        return false; // a watch-only cache says nothing about its current set
+    }
 
     public WatchResponse? Answer(ClientState state)
     {

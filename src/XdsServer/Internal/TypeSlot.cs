@@ -81,7 +81,7 @@ internal sealed class TypeSlot
         Publish(_status with
         {
             State = _status.State.ApplyResponse(response),
-            LastSent = response,
+            LastSentResources = response.Resources,
             LastSentNonce = nonce,
             LastSentVersion = response.Version,
             LastSentAt = at,
@@ -124,8 +124,9 @@ internal sealed class TypeSlot
 /// it from any thread without a lock. Its <see cref="State"/> is immutable too (a new one per change).</summary>
 internal sealed record TypeStatus(ResourceType Type, ClientState State)
 {
-    /// <summary>The last response sent (its resource list is shared, not copied).</summary>
-    public WatchResponse? LastSent { get; init; }
+    /// <summary>The resources of the last response sent (the list is shared, not copied). Not the response itself:
+    /// that names the whole snapshot it was computed from, which would stay in memory as long as the type is quiet.</summary>
+    public IReadOnlyList<XdsResource>? LastSentResources { get; init; }
 
     public string? LastSentNonce { get; init; }
 
