@@ -31,9 +31,10 @@ internal sealed class ResponseWriter<TResponse>(XdsServerCore core, long streamI
     }
 
     /// <summary>Writes <paramref name="message"/> (<paramref name="sizeInBytes"/> on the wire) for
-    /// <paramref name="response"/> of <paramref name="type"/> with <paramref name="nonce"/>.</summary>
+    /// <paramref name="response"/> of <paramref name="type"/> with <paramref name="nonce"/>; the push latency is
+    /// measured from <paramref name="changedAt"/> (a <see cref="Stopwatch"/> timestamp).</summary>
     public async ValueTask WriteAsync(ResourceType type, TResponse message, long sizeInBytes, WatchResponse response,
-        string nonce, CancellationToken cancellationToken)
+        string nonce, long changedAt, CancellationToken cancellationToken)
     {
         ThrowIfRevoked();
         using (var lease = await core.SendBudget.AcquireAsync(sizeInBytes, cancellationToken).ConfigureAwait(false))
@@ -53,7 +54,7 @@ internal sealed class ResponseWriter<TResponse>(XdsServerCore core, long streamI
         var protocolTag = XdsMetrics.Protocol(protocol);
         core.Metrics.Responses.Add(1, typeTag, protocolTag);
         core.Metrics.BytesSent.Add(sizeInBytes, typeTag, protocolTag);
-        core.Metrics.PushLatency.Record(Stopwatch.GetElapsedTime(response.ComputedAt).TotalSeconds, typeTag, protocolTag);
+        core.Metrics.PushLatency.Record(Stopwatch.GetElapsedTime(changedAt).TotalSeconds, typeTag, protocolTag);
         XdsLog.Sent(core.Logger, streamId, type.TypeUrl, response.Version, nonce, response.Resources.Count, response.RemovedNames.Count);
     }
 }

@@ -14,6 +14,10 @@ internal sealed class TypeSlot
     // Set from any thread (change signals) and by the loop; cleared by the loop alone (TakeDirty). Interlocked.
     private int _dirty;
 
+    // When a change first reached the type since it last sent or found nothing to send (a Stopwatch timestamp, 0 for
+    // none): set from any thread (change signals, first one wins), taken by the loop. Interlocked.
+    private long _changedAt;
+
     // Written by the loop only; read by status views (Volatile).
     private bool _awaitingRequest;
 
@@ -60,6 +64,16 @@ internal sealed class TypeSlot
 
     /// <summary>Says the type must be looked at again (any thread; a signal then wakes the loop).</summary>
     public void MarkDirty() => Volatile.Write(ref _dirty, 1);
+
+    /// <summary>A change reached the type (any thread): it is dirty, and the push latency runs from now.</summary>
+    public void Changed()
+    {
+        Interlocked.CompareExchange(ref _changedAt, System.Diagnostics.Stopwatch.GetTimestamp(), 0);
+        MarkDirty();
+    }
+
+    /// <summary>When a change first reached the type since the last call, or 0 (loop only).</summary>
+    public long TakeChangedAt() => Interlocked.Exchange(ref _changedAt, 0);
 
     /// <summary>Clears the dirty flag; true when it was set (loop only).</summary>
     public bool TakeDirty() => Interlocked.Exchange(ref _dirty, 0) != 0;

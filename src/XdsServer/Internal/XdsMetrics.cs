@@ -25,7 +25,7 @@ internal sealed class XdsMetrics
         BytesSent = meter.CreateCounter<long>("xds.server.bytes_sent", unit: "By", description: "Serialized size of responses sent");
         BadRequests = meter.CreateCounter<long>("xds.server.bad_requests", description: "Streams ended for a malformed request");
         PushLatency = meter.CreateHistogram<double>("xds.server.push_latency", unit: "s",
-            description: "From a snapshot update reaching a watch to the response being written");
+            description: "From a change reaching a stream to the response being written");
     }
 
     public UpDownCounter<long> StreamsOpen { get; }

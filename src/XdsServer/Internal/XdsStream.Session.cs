@@ -106,7 +106,7 @@ internal abstract partial class XdsStream<TRequest, TResponse>
     {
         var changed = () =>
         {
-            slot.MarkDirty();
+            slot.Changed();
             _wake.Set();
         };
         try
@@ -219,6 +219,7 @@ internal abstract partial class XdsStream<TRequest, TResponse>
 
                 if (response is null)
                 {
+                    slot.TakeChangedAt(); // nothing to push: a later change starts its own latency
                     _ordering?.Forget(slot);
                     slot.SetParked(false);
                     continue;
@@ -274,7 +275,11 @@ internal abstract partial class XdsStream<TRequest, TResponse>
             }
         }
 
-        await _writer.WriteAsync(slot.Type, message, message.Size, response, nonce, Cancellation).ConfigureAwait(false);
+        // Push latency runs from the change reaching the stream (waiting for the client's answer to the previous
+        // response and make-before-break holds included), or from the computation when no signal came first.
+        var changedAt = slot.TakeChangedAt();
+        var since = changedAt != 0 && changedAt < response.ComputedAt ? changedAt : response.ComputedAt;
+        await _writer.WriteAsync(slot.Type, message, message.Size, response, nonce, since, Cancellation).ConfigureAwait(false);
         slot.RecordSent(response, nonce, Core.Time.GetUtcNow());
     }
 }
