@@ -146,6 +146,8 @@ public sealed class Subscription
         var wildcard = false;
         var count = 0;
         long sum = 0;
+        // A shared set is checked against its read-optimized copy: one hash per name.
+        var lookup = NameSet.Count >= 2 ? NameSets.LookupOf(NameSet, _contentKey) : null;
         foreach (var name in resourceNames)
         {
             if (name == WildcardName)
@@ -154,12 +156,24 @@ public sealed class Subscription
                 continue;
             }
 
-            if (!NameSet.Contains(name))
+            uint hash;
+            if (lookup is not null)
+            {
+                if (!lookup.TryGetValue(name, out hash))
+                {
+                    return false;
+                }
+            }
+            else if (NameSet.Contains(name))
+            {
+                hash = NameSets.HashOf(name);
+            }
+            else
             {
                 return false;
             }
 
-            sum += NameSets.HashOf(name);
+            sum += hash;
             count++;
         }
 

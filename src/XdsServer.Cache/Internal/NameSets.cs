@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using System.Collections.Frozen;
 using System.Collections.Immutable;
+using System.Runtime.CompilerServices;
 
 namespace XdsServer.Cache.Internal;
 
@@ -14,6 +16,7 @@ internal static class NameSets
 {
     private const int MinimumCount = 2;
     private static readonly ConcurrentDictionary<long, WeakReference<ImmutableHashSet<string>>> Table = new();
+    private static readonly ConditionalWeakTable<ImmutableHashSet<string>, FrozenDictionary<string, uint>> Lookups = new();
     private static int _insertsSinceSweep;
     private static int _sweepAt = 1024;
 
@@ -30,6 +33,18 @@ internal static class NameSets
 
         return Key(sum, count);
     }
+
+    /// <summary>
+    /// A read-optimized copy of a shared set, name → the name's <see cref="HashOf"/>, made once per set and kept as long
+    /// as the set lives: a SotW ACK repeats every subscribed name (1,000 for a sidecar's load assignments), and checking
+    /// each against the persistent set (a tree walk per name) was the largest cost of a SotW ACK at 10,000 proxies.
+    /// Only for the shared set of <paramref name="key"/> (null for any other), so that a set only one stream holds
+    /// does not get a second copy.
+    /// </summary>
+    public static FrozenDictionary<string, uint>? LookupOf(ImmutableHashSet<string> names, long key) =>
+        Table.TryGetValue(key, out var weak) && weak.TryGetTarget(out var shared) && ReferenceEquals(shared, names)
+            ? Lookups.GetValue(names, static set => set.ToFrozenDictionary(n => n, HashOf, StringComparer.Ordinal))
+            : null;
 
     /// <summary>A name's part of a content key.</summary>
     public static uint HashOf(string name) => (uint)StringComparer.Ordinal.GetHashCode(name);

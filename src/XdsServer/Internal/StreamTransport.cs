@@ -18,6 +18,13 @@ internal sealed class StreamTransport<TRequest, TResponse>
     private readonly IServerStreamWriter<TResponse> _responses;
     private readonly Channel<TRequest> _queue;
     private readonly WakeSignal _wake;
+
+    // Room in the queue: set by the loop when it takes a request from a full queue, awaited by the read task alone.
+    private readonly WakeSignal _room = new();
+    private readonly int _maxQueued;
+
+    // Requests queued and not taken yet: incremented by the read task, decremented by the loop (Interlocked).
+    private int _queued;
     private Task? _reading;
 
     public StreamTransport(IAsyncStreamReader<TRequest> requests, IServerStreamWriter<TResponse> responses,
@@ -26,17 +33,33 @@ internal sealed class StreamTransport<TRequest, TResponse>
         _requests = requests;
         _responses = responses;
         _wake = wake;
-        _queue = Channel.CreateBounded<TRequest>(new BoundedChannelOptions(maxQueued)
-        {
-            SingleReader = true,
-            SingleWriter = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
+        _maxQueued = maxQueued;
+        // Unbounded, with the bound kept by the count below: the loop's TryRead is then lock-free (a bounded channel
+        // takes a lock on every read and write, and the reader and the loop of each stream contended for it at
+        // 10,000 streams). The read task writes at most one request past the bound check, so the bound holds.
+        _queue = Channel.CreateUnbounded<TRequest>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     }
 
-    /// <summary>The queued requests, for the stream's loop. Completed when the client half-closes, with the error
-    /// when reading failed or the stream was ended (<see cref="End"/>).</summary>
+    /// <summary>The queued requests, for the stream's loop: take them with <see cref="TryRead"/> (which keeps the count);
+    /// completed when the client half-closes, with the error when reading failed or the stream was ended
+    /// (<see cref="End"/>).</summary>
     public ChannelReader<TRequest> Requests => _queue.Reader;
+
+    /// <summary>Takes the next queued request, if any (the loop only); makes room for the read task.</summary>
+    public bool TryRead([System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out TRequest request)
+    {
+        if (!_queue.Reader.TryRead(out request))
+        {
+            return false;
+        }
+
+        if (Interlocked.Decrement(ref _queued) == _maxQueued - 1)
+        {
+            _room.Set(); // the queue was full: the read task may be waiting
+        }
+
+        return true;
+    }
 
     /// <summary>Reads the stream's first request (before the queue runs); null when the client closed at once.</summary>
     public async Task<TRequest?> ReadFirstAsync(CancellationToken cancellationToken) =>
@@ -63,10 +86,23 @@ internal sealed class StreamTransport<TRequest, TResponse>
     {
         try
         {
-            while (await _requests.MoveNext(ended).ConfigureAwait(false))
+            using var wakeOnEnd = ended.UnsafeRegister(static room => ((WakeSignal)room!).Set(), _room);
+            while (true)
             {
-                // Waits while the queue is full: the client's back-pressure.
-                await _queue.Writer.WriteAsync(_requests.Current, ended).ConfigureAwait(false);
+                // Reads nothing more while the queue is full: the client's back-pressure.
+                while (Volatile.Read(ref _queued) >= _maxQueued)
+                {
+                    await _room.WaitAsync().ConfigureAwait(false);
+                    ended.ThrowIfCancellationRequested();
+                }
+
+                if (!await _requests.MoveNext(ended).ConfigureAwait(false))
+                {
+                    break;
+                }
+
+                Interlocked.Increment(ref _queued);
+                _queue.Writer.TryWrite(_requests.Current); // unbounded: always succeeds until completed
                 _wake.Set();
             }
 

@@ -154,7 +154,7 @@ internal abstract partial class XdsStream<TRequest, TResponse>
         using var wakeOnCancel = Cancellation.UnsafeRegister(static wake => ((WakeSignal)wake!).Set(), _wake);
         while (true)
         {
-            if (requests.TryRead(out var request))
+            if (_transport!.TryRead(out var request))
             {
                 await HandleAsync(request).ConfigureAwait(false);
                 continue;
