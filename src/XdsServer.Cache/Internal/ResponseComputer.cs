@@ -173,10 +173,11 @@ internal static class ResponseComputer
 
         if (changed is null)
         {
-            // Wildcard without a baseline: the client holds only what the exceptions say.
-            foreach (var name in current.Names)
+            // Wildcard without a baseline: the client holds only what the exceptions say. The set's sorted array, not
+            // its map's keys: enumerating the persistent map walks a tree (a reconnect profile's hot spot).
+            foreach (var resource in current.Sorted)
             {
-                yield return name;
+                yield return resource.Name;
             }
 
             foreach (var name in state.Exceptions.Keys)
