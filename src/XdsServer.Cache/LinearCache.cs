@@ -18,7 +18,7 @@ public sealed class LinearCache : ICache, IChangeSource
     private readonly Lock _gate = new();
     private readonly HashSet<CacheWatch> _watches = [];
     // Copy-on-write: replaced under _gate, signalled outside it without a copy.
-    private ChangeRegistration[] _registrations = [];
+    private readonly RegistrationSet _registrations = new();
     private readonly ILogger _logger;
     private readonly CacheMetrics _metrics;
     private ResourceSet _current;
@@ -65,7 +65,7 @@ public sealed class LinearCache : ICache, IChangeSource
         {
             lock (_gate)
             {
-                return _watches.Count + _registrations.Length;
+                return _watches.Count + _registrations.Count;
             }
         }
     }
@@ -135,7 +135,7 @@ public sealed class LinearCache : ICache, IChangeSource
         var registration = new ChangeRegistration(typeUrl, changed, _ => (Resources, null), Unsubscribe);
         lock (_gate)
         {
-            _registrations = [.. _registrations, registration];
+            _registrations.Add(registration);
         }
 
         return registration;
@@ -201,7 +201,7 @@ public sealed class LinearCache : ICache, IChangeSource
             Volatile.Write(ref _current, next);
             seq = ++_seq;
             toEvaluate = [.. _watches.Select(w => (w, next))];
-            toSignal = _registrations;
+            toSignal = _registrations.ToArray();
         }
 
         CacheLog.LinearUpdated(_logger, Type.TypeUrl, updates.Count, deleted, Version);
@@ -214,7 +214,7 @@ public sealed class LinearCache : ICache, IChangeSource
     {
         lock (_gate)
         {
-            _registrations = [.. _registrations.Where(r => !ReferenceEquals(r, registration))];
+            _registrations.Remove(registration);
         }
     }
 

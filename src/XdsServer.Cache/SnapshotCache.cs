@@ -121,7 +121,7 @@ public sealed class SnapshotCache : ICache, IChangeSource, IDisposable
                     // Same rule; a set that first exists (none before) is a change too.
                     if (snapshot.GetResources(typeUrl) is { } set && !ReferenceEquals(old?.GetResources(typeUrl), set))
                     {
-                        (toSignal ??= []).Add((set.Type.AdsOrder, registrations));
+                        (toSignal ??= []).Add((set.Type.AdsOrder, registrations.ToArray()));
                     }
                 }
             }
@@ -259,7 +259,12 @@ public sealed class SnapshotCache : ICache, IChangeSource, IDisposable
                 }
 
                 var registration = new ChangeRegistration(typeUrl, changed, t => Current(g, t), r => Unsubscribe(g, r));
-                g.Registrations[typeUrl] = g.Registrations.TryGetValue(typeUrl, out var registered) ? [.. registered, registration] : [registration];
+                if (!g.Registrations.TryGetValue(typeUrl, out var registered))
+                {
+                    g.Registrations[typeUrl] = registered = new RegistrationSet();
+                }
+
+                registered.Add(registration);
                 g.WatchCount++;
                 g.Node = node;
                 g.LastRequest = _time.GetUtcNow();
@@ -355,16 +360,12 @@ public sealed class SnapshotCache : ICache, IChangeSource, IDisposable
     {
         lock (g.Gate)
         {
-            if (g.Registrations.TryGetValue(registration.TypeUrl, out var registered) && Array.IndexOf(registered, registration) >= 0)
+            if (g.Registrations.TryGetValue(registration.TypeUrl, out var registered) && registered.Remove(registration))
             {
                 g.WatchCount--;
-                if (registered.Length == 1)
+                if (registered.Count == 0)
                 {
                     g.Registrations.Remove(registration.TypeUrl);
-                }
-                else
-                {
-                    g.Registrations[registration.TypeUrl] = [.. registered.Where(r => !ReferenceEquals(r, registration))];
                 }
 
                 RemoveIfUnused(g);
@@ -445,7 +446,7 @@ public sealed class SnapshotCache : ICache, IChangeSource, IDisposable
         public readonly string Key = key;
         public readonly Dictionary<string, HashSet<CacheWatch>> Watches = new(StringComparer.Ordinal);
         // Copy-on-write: replaced under Gate, signalled outside it without a copy.
-        public readonly Dictionary<string, ChangeRegistration[]> Registrations = new(StringComparer.Ordinal);
+        public readonly Dictionary<string, RegistrationSet> Registrations = new(StringComparer.Ordinal);
         public Snapshot? Snapshot;
         public long Seq;
         public int WatchCount;

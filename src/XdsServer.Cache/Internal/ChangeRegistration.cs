@@ -64,3 +64,36 @@ internal sealed class ChangeRegistration(string typeUrl, Action changed, Func<st
         }
     }
 }
+
+/// <summary>
+/// The registrations of one type: adding and removing cost O(1) (thousands of streams subscribe and leave at once when
+/// proxies reconnect), and the array an update signals is made once per change of membership, when an update needs it.
+/// </summary>
+/// <remarks>Thread rule: every member is called under the owning cache's lock; the array <see cref="ToArray"/> returns is
+/// never changed afterwards, so it is signalled outside that lock.</remarks>
+internal sealed class RegistrationSet
+{
+    private readonly HashSet<ChangeRegistration> _members = [];
+    private ChangeRegistration[]? _array;
+
+    public int Count => _members.Count;
+
+    public void Add(ChangeRegistration registration)
+    {
+        _members.Add(registration);
+        _array = null;
+    }
+
+    public bool Remove(ChangeRegistration registration)
+    {
+        if (!_members.Remove(registration))
+        {
+            return false;
+        }
+
+        _array = null;
+        return true;
+    }
+
+    public ChangeRegistration[] ToArray() => _array ??= [.. _members];
+}
