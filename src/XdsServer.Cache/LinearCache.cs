@@ -17,7 +17,7 @@ public sealed class LinearCache : ICache, IChangeSource
 {
     private readonly Lock _gate = new();
     private readonly HashSet<CacheWatch> _watches = [];
-    // Copy-on-write: replaced under _gate, signalled outside it without a copy.
+    // Changed under _gate; an update signals the array it made from it under _gate, outside the lock.
     private readonly RegistrationSet _registrations = new();
     private readonly ILogger _logger;
     private readonly CacheMetrics _metrics;

@@ -445,7 +445,7 @@ public sealed class SnapshotCache : ICache, IChangeSource, IDisposable
         public readonly Lock Gate = new();
         public readonly string Key = key;
         public readonly Dictionary<string, HashSet<CacheWatch>> Watches = new(StringComparer.Ordinal);
-        // Copy-on-write: replaced under Gate, signalled outside it without a copy.
+        // Changed under Gate; an update signals the arrays it made from them under Gate, outside the lock.
         public readonly Dictionary<string, RegistrationSet> Registrations = new(StringComparer.Ordinal);
         public Snapshot? Snapshot;
         public long Seq;

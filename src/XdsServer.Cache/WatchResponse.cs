@@ -7,8 +7,10 @@ namespace XdsServer.Cache;
 public sealed class WatchResponse
 {
     internal WatchResponse(ClientState state, ResourceSet source, Snapshot? snapshot, IReadOnlyList<XdsResource> resources,
-        IReadOnlyList<string> removedNames, IReadOnlyList<XdsResource>? retained = null, long computedAt = 0)
+        IReadOnlyList<string> removedNames, IReadOnlyList<XdsResource>? retained = null, long computedAt = 0,
+        bool alreadyHeld = false)
     {
+        _alreadyHeld = alreadyHeld;
         State = state;
         Source = source;
         Snapshot = snapshot;
@@ -17,6 +19,8 @@ public sealed class WatchResponse
         Retained = retained ?? [];
         ComputedAt = computedAt == 0 ? System.Diagnostics.Stopwatch.GetTimestamp() : computedAt;
     }
+
+    private readonly bool _alreadyHeld;
 
     /// <summary>The client state the response was computed from.</summary>
     public ClientState State { get; }
@@ -51,11 +55,13 @@ public sealed class WatchResponse
     /// True when there is nothing to send: the delta client (described by per-name exceptions, such as a delta
     /// reconnect's <c>initial_resource_versions</c>) already holds exactly what <see cref="Source"/> has. Do not
     /// send it; record it with <see cref="ClientState.ApplyResponse"/>, so the state holds the source set as one
-    /// reference instead of a version per name, and watch again. A state-of-the-world answer is never empty in this
-    /// sense: one without resources is a Listener/Cluster state of the world that has none (the first answer of an
-    /// empty set, or the last resource removed), and the client must be told.
+    /// reference instead of a version per name, and watch again. In state of the world the one such answer is for a
+    /// reconnecting Listener/Cluster wildcard client whose first <c>version_info</c> is the set's version: it holds
+    /// that set, and recording it lets the server know which resources the client has (what a later type may
+    /// reference). Any other state-of-the-world answer without resources is a Listener/Cluster state of the world
+    /// that has none (the first answer of an empty set, or the last resource removed), and the client must be told.
     /// </summary>
-    public bool IsEmpty => IsDelta && Resources.Count == 0 && RemovedNames.Count == 0;
+    public bool IsEmpty => _alreadyHeld || (IsDelta && Resources.Count == 0 && RemovedNames.Count == 0);
 
     /// <summary>Resources kept although the source set no longer has them (see <see cref="Retaining"/>).</summary>
     public IReadOnlyList<XdsResource> Retained { get; }

@@ -92,8 +92,16 @@ public class ResponseComputerTests
         var type = typeName == "Cluster" ? Cds : Lds;
         var set = SetOf(type, "x1", "x2");
 
+        // Nothing to send, said with an empty answer that records the set as held (a later type may reference it).
         var current = ClientState.ForSotw(type).ApplySotwRequest([], versionInfo: set.Version);
-        Assert.Null(ResponseComputer.Compute(current, set));
+        var answer = ResponseComputer.Compute(current, set)!;
+        Assert.True(answer.IsEmpty, "a reconnect at the current version was answered with something to send");
+        Assert.Empty(answer.Resources);
+        var held = current.ApplyResponse(answer);
+        Assert.NotNull(held.GetVersion("x1"));
+        Assert.Null(ResponseComputer.Compute(held, set));
+        // The same from the memo (a second client in the same position).
+        Assert.True(ResponseComputer.Compute(ClientState.ForSotw(type).ApplySotwRequest([], versionInfo: set.Version), set)!.IsEmpty);
 
         // At another version (or with no version) it gets the full state.
         var stale = ClientState.ForSotw(type).ApplySotwRequest([], versionInfo: "old");

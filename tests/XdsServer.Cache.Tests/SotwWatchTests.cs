@@ -216,8 +216,13 @@ public class SotwWatchTests
 
         var reconnected = ClientState.ForSotw(EnvoyResourceTypes.Cluster)
             .ApplySotwRequest([], versionInfo: snapshot.GetVersion(TypeUrls.Cluster));
-        using var probe = Probe.Open(cache, "n", reconnected);
-        Assert.Null(probe.Response);
+        using (var probe = Probe.Open(cache, "n", reconnected))
+        {
+            // Told it holds the set (nothing to send); recorded, the state then waits for a change.
+            Assert.True(probe.Response is { IsEmpty: true }, "a reconnect at the current version got something to send");
+            using var next = Probe.Open(cache, "n", reconnected.ApplyResponse(probe.Response!));
+            Assert.Null(next.Response);
+        }
 
         var stale = ClientState.ForSotw(EnvoyResourceTypes.Cluster).ApplySotwRequest([], versionInfo: "old");
         Assert.NotNull(Probe.Now(cache, "n", stale));

@@ -42,6 +42,23 @@ public class OrderingTests
         response.Resources.Single().Unpack<Envoy.Config.Route.V3.RouteConfiguration>().VirtualHosts[0].Routes[0].Route_.Cluster;
 
     [Fact]
+    public async Task A_client_reconnecting_at_the_current_cluster_version_is_not_held_for_clusters_it_has()
+    {
+        // Envoy reconnects saying which clusters version it holds: nothing is re-sent, and the server must know the
+        // client has those clusters, or a route referencing one would wait for a cluster that never comes.
+        await using var server = await LoopbackXdsServer.StartAsync();
+        var mesh = Mesh("a", "a");
+        server.Snapshots.SetSnapshot("n1", mesh);
+        await using var client = XdsProtocolClient.Sotw(server.Address, "n1");
+        await client.SendAsync(TypeUrls.Cluster, version: mesh.GetVersion(TypeUrls.Cluster));
+        await client.SendAsync(TypeUrls.RouteConfiguration, ["hello-route"], withNode: false);
+
+        var rds = await client.NextAsync("the route, not held behind a cluster the client holds");
+        Assert.Equal(TypeUrls.RouteConfiguration, rds.TypeUrl);
+        Assert.Equal("a", RouteTarget(rds));
+    }
+
+    [Fact]
     public async Task A_route_to_a_new_cluster_waits_for_the_cluster_even_across_updates()
     {
         await using var server = await LoopbackXdsServer.StartAsync();

@@ -4,7 +4,7 @@ namespace XdsServer.Cache.Internal;
 
 /// <summary>
 /// A stream's subscription to one type of one cache: the signal to give and how to read the current set. The cache
-/// keeps it in a copy-on-write array per type, so the setter signals outside its lock without copying.
+/// keeps it in a <see cref="RegistrationSet"/> per type, and signals outside its lock.
 /// </summary>
 internal sealed class ChangeRegistration(string typeUrl, Action changed, Func<string, (ResourceSet? Set, Snapshot? Snapshot)> current,
     Action<ChangeRegistration> remove) : IChangeRegistration

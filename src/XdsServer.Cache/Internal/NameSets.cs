@@ -15,7 +15,7 @@ namespace XdsServer.Cache.Internal;
 internal static class NameSets
 {
     private const int MinimumCount = 2;
-    private static readonly ConcurrentDictionary<long, WeakReference<ImmutableHashSet<string>>> Table = new();
+    private static readonly ConcurrentDictionary<long, Entry> Table = new();
     private static readonly ConditionalWeakTable<ImmutableHashSet<string>, FrozenDictionary<string, uint>> Lookups = new();
     private static int _insertsSinceSweep;
     private static int _sweepAt = 1024;
@@ -38,11 +38,11 @@ internal static class NameSets
     /// A read-optimized copy of a shared set, name → the name's <see cref="HashOf"/>, made once per set and kept as long
     /// as the set lives: a SotW ACK repeats every subscribed name (1,000 for a sidecar's load assignments), and checking
     /// each against the persistent set (a tree walk per name) was the largest cost of a SotW ACK at 10,000 proxies.
-    /// Only for the shared set of <paramref name="key"/> (null for any other), so that a set only one stream holds
-    /// does not get a second copy.
+    /// Only for the set of <paramref name="key"/> once a second subscription shared it (null for any other), so that a
+    /// set only one stream holds does not get a second copy.
     /// </summary>
     public static FrozenDictionary<string, uint>? LookupOf(ImmutableHashSet<string> names, long key) =>
-        Table.TryGetValue(key, out var weak) && weak.TryGetTarget(out var shared) && ReferenceEquals(shared, names)
+        Table.TryGetValue(key, out var entry) && entry.Shared && entry.Set.TryGetTarget(out var shared) && ReferenceEquals(shared, names)
             ? Lookups.GetValue(names, static set => set.ToFrozenDictionary(n => n, HashOf, StringComparer.Ordinal))
             : null;
 
@@ -76,7 +76,7 @@ internal static class NameSets
         }
 
         key = Key(sum, count);
-        if (count < MinimumCount || !Table.TryGetValue(key, out var weak) || !weak.TryGetTarget(out var shared)
+        if (count < MinimumCount || !Table.TryGetValue(key, out var entry) || !entry.Set.TryGetTarget(out var shared)
             || shared.Count != count)
         {
             return null;
@@ -93,6 +93,7 @@ internal static class NameSets
         // Every name is in the set and the counts match: the same set, unless the request repeats a name whose hash
         // equals that of the set's name it left out (then the subscription holds one name too many: no leak, the
         // set is the group's own names).
+        entry.Shared = true;
         return shared;
     }
 
@@ -106,13 +107,19 @@ internal static class NameSets
             return names;
         }
 
-        if (Table.TryGetValue(key, out var weak) && weak.TryGetTarget(out var shared))
+        if (Table.TryGetValue(key, out var entry) && entry.Set.TryGetTarget(out var shared))
         {
             // A different set with the same key keeps its own copy: correct, just not shared.
-            return shared.Count == names.Count && shared.SetEquals(names) ? shared : names;
+            if (shared.Count == names.Count && shared.SetEquals(names))
+            {
+                entry.Shared = true;
+                return shared;
+            }
+
+            return names;
         }
 
-        Table[key] = new WeakReference<ImmutableHashSet<string>>(names);
+        Table[key] = new Entry(names);
         if (Interlocked.Increment(ref _insertsSinceSweep) >= Volatile.Read(ref _sweepAt))
         {
             Sweep();
@@ -124,15 +131,30 @@ internal static class NameSets
     private static void Sweep()
     {
         Interlocked.Exchange(ref _insertsSinceSweep, 0);
-        foreach (var (key, weak) in Table)
+        foreach (var (key, entry) in Table)
         {
-            if (!weak.TryGetTarget(out _))
+            if (!entry.Set.TryGetTarget(out _))
             {
-                Table.TryRemove(KeyValuePair.Create(key, weak));
+                Table.TryRemove(KeyValuePair.Create(key, entry));
             }
         }
 
         // Sweep again when the live entries have been inserted once more: amortized O(1) per insert.
         Volatile.Write(ref _sweepAt, Math.Max(1024, Table.Count));
+    }
+
+    /// <summary>A set in the table, and whether a second subscription was given it.</summary>
+    private sealed class Entry(ImmutableHashSet<string> set)
+    {
+        public WeakReference<ImmutableHashSet<string>> Set { get; } = new(set);
+
+        // Set once by any thread that hands the set to another subscription; read without a lock.
+        private volatile bool _shared;
+
+        public bool Shared
+        {
+            get => _shared;
+            set => _shared = value;
+        }
     }
 }

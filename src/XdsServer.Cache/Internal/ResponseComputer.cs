@@ -39,14 +39,14 @@ internal static class ResponseComputer
         if (!memo.TryGet(key, out var answer))
         {
             var computed = ComputeNew(state, current, snapshot);
-            answer = memo.Add(key, computed is null ? null : new ResponseAnswer(computed.Resources, computed.RemovedNames));
+            answer = memo.Add(key, computed is null ? null : new ResponseAnswer(computed.Resources, computed.RemovedNames, computed.IsEmpty && !computed.IsDelta));
             if (answer is not null && computed is not null && ReferenceEquals(answer.Resources, computed.Resources))
             {
                 return computed;
             }
         }
 
-        return answer is null ? null : new WatchResponse(state, current, snapshot, answer.Resources, answer.RemovedNames);
+        return answer is null ? null : new WatchResponse(state, current, snapshot, answer.Resources, answer.RemovedNames, alreadyHeld: answer.AlreadyHeld);
     }
 
     private static WatchResponse? ComputeNew(ClientState state, ResourceSet current, Snapshot? snapshot)
@@ -63,11 +63,13 @@ internal static class ResponseComputer
         }
 
         // A reconnecting SotW wildcard client that already has this version needs nothing (the protocol page
-        // allows this for LDS/CDS when the only subscription is a wildcard).
+        // allows this for LDS/CDS when the only subscription is a wildcard). Say so with an empty answer, which the
+        // stream records without sending: its state then holds the set, so what later types reference is known to be
+        // at the client (make before break would otherwise wait for resources the client has).
         if (!state.IsDelta && state.Baseline is null && state.Exceptions.IsEmpty && subscription.IsWildcard
             && subscription.Names.Count == 0 && state.ReconnectVersion == current.Version)
         {
-            return null;
+            return new WatchResponse(state, current, snapshot, [], [], alreadyHeld: true);
         }
 
         if (state.Baseline is null && state.Exceptions.IsEmpty)

@@ -65,7 +65,11 @@ internal sealed class ResponseMemo
 }
 
 /// <summary>The lists of a computed answer, shared by every response with equal inputs.</summary>
-internal sealed record ResponseAnswer(IReadOnlyList<XdsResource> Resources, IReadOnlyList<string> RemovedNames);
+/// <param name="Resources">The resources to send.</param>
+/// <param name="RemovedNames">Delta: the names to report removed.</param>
+/// <param name="AlreadyHeld">A SotW reconnect at the set's version: nothing to send, record it
+/// (<see cref="WatchResponse.IsEmpty"/>).</param>
+internal sealed record ResponseAnswer(IReadOnlyList<XdsResource> Resources, IReadOnlyList<string> RemovedNames, bool AlreadyHeld = false);
 
 /// <summary>
 /// Everything a client state without per-name exceptions contributes to its answer from a given set. The baseline

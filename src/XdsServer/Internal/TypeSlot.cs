@@ -75,6 +75,27 @@ internal sealed class TypeSlot
     /// <summary>When a change first reached the type since the last call, or 0 (loop only).</summary>
     public long TakeChangedAt() => Interlocked.Exchange(ref _changedAt, 0);
 
+    /// <summary>Puts back a time taken with <see cref="TakeChangedAt"/> (the type was held), keeping the earlier of it
+    /// and any change that arrived since (loop only).</summary>
+    public void RestoreChangedAt(long changedAt)
+    {
+        if (changedAt == 0)
+        {
+            return;
+        }
+
+        long current;
+        do
+        {
+            current = Volatile.Read(ref _changedAt);
+            if (current != 0 && current <= changedAt)
+            {
+                return;
+            }
+        }
+        while (Interlocked.CompareExchange(ref _changedAt, changedAt, current) != current);
+    }
+
     /// <summary>Clears the dirty flag; true when it was set (loop only).</summary>
     public bool TakeDirty() => Interlocked.Exchange(ref _dirty, 0) != 0;
 

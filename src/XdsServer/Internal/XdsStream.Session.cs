@@ -93,6 +93,7 @@ internal abstract partial class XdsStream<TRequest, TResponse>
             _ordering?.Forget(slot);
             slot.SetParked(false);
             slot.MarkDirty();
+            RecheckDeferredRemovals(slot); // what the client holds changed: a reference keeping a removal may be gone
         }
         else if (slot.Answers!.NeedsLook)
         {
@@ -208,18 +209,21 @@ internal abstract partial class XdsStream<TRequest, TResponse>
                     continue;
                 }
 
+                // Push latency runs from the first change that reached the type since it last sent (or found nothing).
+                var changedAt = slot.TakeChangedAt();
                 var response = Answer(slot);
                 while (response is { IsEmpty: true })
                 {
-                    // The delta client already holds the current set (a reconnect's initial_resource_versions): record
-                    // it as one reference, send nothing. One-shot watches then need a new watch for the new state.
+                    // The client already holds the current set (a delta reconnect's initial_resource_versions, a SotW
+                    // reconnect at the current version): record it as one reference, send nothing. One-shot watches
+                    // then need a new watch for the new state.
                     slot.SetState(slot.State.ApplyResponse(response));
+                    RecheckDeferredRemovals(slot);
                     response = slot.Answers!.NeedsLook ? Answer(slot) : null;
                 }
 
                 if (response is null)
                 {
-                    slot.TakeChangedAt(); // nothing to push: a later change starts its own latency
                     _ordering?.Forget(slot);
                     slot.SetParked(false);
                     continue;
@@ -231,6 +235,7 @@ internal abstract partial class XdsStream<TRequest, TResponse>
                     if (prepared is null)
                     {
                         slot.MarkDirty(); // held: computed again once an earlier type is sent
+                        slot.RestoreChangedAt(changedAt);
                         slot.SetParked(true);
                         continue;
                     }
@@ -239,7 +244,7 @@ internal abstract partial class XdsStream<TRequest, TResponse>
                 }
 
                 slot.SetParked(false);
-                await SendAsync(slot, response).ConfigureAwait(false);
+                await SendAsync(slot, response, changedAt).ConfigureAwait(false);
                 sent = true;
                 if (_ordering is not null)
                 {
@@ -259,7 +264,26 @@ internal abstract partial class XdsStream<TRequest, TResponse>
         while (sent);
     }
 
-    private async ValueTask SendAsync(TypeSlot slot, WatchResponse response)
+    /// <summary>Looks again at the types that deferred a removal (other than <paramref name="changed"/>): what the
+    /// client holds of <paramref name="changed"/> moved, so a reference that kept a removal may be gone.</summary>
+    private void RecheckDeferredRemovals(TypeSlot changed)
+    {
+        if (_ordering is null)
+        {
+            return;
+        }
+
+        foreach (var other in _slotsInOrder)
+        {
+            if (other != changed && _ordering.HasDeferredRemovals(other))
+            {
+                _ordering.Forget(other);
+                other.MarkDirty();
+            }
+        }
+    }
+
+    private async ValueTask SendAsync(TypeSlot slot, WatchResponse response, long changedAt)
     {
         _writer!.ThrowIfRevoked();
         var nonce = (++_nonce).ToString(CultureInfo.InvariantCulture);
@@ -277,7 +301,6 @@ internal abstract partial class XdsStream<TRequest, TResponse>
 
         // Push latency runs from the change reaching the stream (waiting for the client's answer to the previous
         // response and make-before-break holds included), or from the computation when no signal came first.
-        var changedAt = slot.TakeChangedAt();
         var since = changedAt != 0 && changedAt < response.ComputedAt ? changedAt : response.ComputedAt;
         await _writer.WriteAsync(slot.Type, message, message.Size, response, nonce, since, Cancellation).ConfigureAwait(false);
         slot.RecordSent(response, nonce, Core.Time.GetUtcNow());
