@@ -7,7 +7,7 @@ namespace XdsServer.Internal;
 
 /// <summary>A delta (incremental) stream (ADS or one type).</summary>
 internal sealed class DeltaStream(XdsServerCore core, string? typeUrl, ServerCallContext call)
-    : XdsStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>(core, XdsProtocol.Delta, typeUrl, call)
+    : XdsStream<DeltaDiscoveryRequest>(core, XdsProtocol.Delta, typeUrl, call)
 {
     protected override Node? NodeOf(DeltaDiscoveryRequest request) => request.Node;
 

@@ -7,7 +7,7 @@ namespace XdsServer.Internal;
 
 /// <summary>A state-of-the-world stream (ADS or one type).</summary>
 internal sealed class SotwStream(XdsServerCore core, string? typeUrl, ServerCallContext call)
-    : XdsStream<DiscoveryRequest, DiscoveryResponse>(core, XdsProtocol.StateOfTheWorld, typeUrl, call)
+    : XdsStream<DiscoveryRequest>(core, XdsProtocol.StateOfTheWorld, typeUrl, call)
 {
     protected override Node? NodeOf(DiscoveryRequest request) => request.Node;
 

@@ -12,7 +12,7 @@ namespace XdsServer.Internal;
 /// wake signal), and the loop computes from its own state against the set in force when it is ready to send, so a
 /// type that changed twice meanwhile sends only the newest (docs/architecture.md, invariant 3).
 /// </summary>
-internal abstract partial class XdsStream<TRequest, TResponse>
+internal abstract partial class XdsStream<TRequest>
 {
     // Loop only: the slots by type URL (also read by the ordering, which the loop alone calls), the nonce counter.
     private readonly Dictionary<string, TypeSlot> _slots = new(StringComparer.Ordinal);
@@ -246,17 +246,7 @@ internal abstract partial class XdsStream<TRequest, TResponse>
                 slot.SetParked(false);
                 await SendAsync(slot, response, changedAt).ConfigureAwait(false);
                 sent = true;
-                if (_ordering is not null)
-                {
-                    foreach (var other in _slotsInOrder)
-                    {
-                        if (other != slot && _ordering.HasDeferredRemovals(other))
-                        {
-                            _ordering.Forget(other);
-                            other.MarkDirty(); // a deferred removal may go now
-                        }
-                    }
-                }
+                RecheckDeferredRemovals(slot); // the client now holds what was sent: a deferred removal may go
 
                 break;
             }
@@ -265,7 +255,8 @@ internal abstract partial class XdsStream<TRequest, TResponse>
     }
 
     /// <summary>Looks again at the types that deferred a removal (other than <paramref name="changed"/>): what the
-    /// client holds of <paramref name="changed"/> moved, so a reference that kept a removal may be gone.</summary>
+    /// client holds of <paramref name="changed"/> moved (a response sent, a request, an answer recorded), so a
+    /// reference that kept a removal may be gone.</summary>
     private void RecheckDeferredRemovals(TypeSlot changed)
     {
         if (_ordering is null)

@@ -21,9 +21,8 @@ namespace XdsServer.Internal;
 /// <see cref="WakeSignal"/>; a cache that only answers one-shot watches leaves its answer in a
 /// <see cref="PendingAnswer"/> (newest wins, one per type) behind the same slot interface (<see cref="ITypeAnswers"/>).
 /// </summary>
-internal abstract partial class XdsStream<TRequest, TResponse> : IStreamStatusSource, IDisposable
+internal abstract partial class XdsStream<TRequest> : IStreamStatusSource, IDisposable
     where TRequest : class, IMessage
-    where TResponse : class, IMessage
 {
     private static readonly TimeSpan MaxWait = TimeSpan.FromDays(1);
 
