@@ -82,49 +82,23 @@ internal sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyL
         var allowInsecure = false;
         for (var i = 0; i < args.Length; i++)
         {
-            var arg = args[i];
-            if (arg is "-h" or "--help" or "-?")
+            if (!CommandOption.TryRead(Options, args, ref i, out var option, out var value, out error))
+            {
+                return false;
+            }
+
+            if (option is null)
             {
                 command = command with { Help = true };
-                error = string.Empty;
                 return true;
             }
 
-            var equals = arg.IndexOf('=', StringComparison.Ordinal);
-            var name = arg.StartsWith("--", StringComparison.Ordinal) && equals > 0 ? arg[..equals] : arg;
-            var option = Options.FirstOrDefault(o => o.Name == name);
-            if (option is null)
+            var name = option.Name;
+            if (value is null)
             {
-                error = $"unknown argument '{arg}' (the options are {string.Join(", ", Options.Select(o => o.Name))})";
-                return false;
-            }
-
-            if (!option.TakesValue)
-            {
-                if (equals > 0)
-                {
-                    error = $"{name} takes no value";
-                    return false;
-                }
-
                 // The flags: --allow-insecure-transport, and --help (answered above).
                 allowInsecure |= name == "--allow-insecure-transport";
                 continue;
-            }
-
-            string value;
-            if (equals > 0)
-            {
-                value = arg[(equals + 1)..];
-            }
-            else if (i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
-            {
-                value = args[++i];
-            }
-            else
-            {
-                error = $"{name} needs a value";
-                return false;
             }
 
             if (name is "--resources" or "--ca" or "--ca-tokens" or "--trust-domain" or "--tls-cert" or "--tls-key")

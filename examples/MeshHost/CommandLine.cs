@@ -142,31 +142,20 @@ public sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyLis
         bool allowInsecure = false, inCluster = false;
         for (var i = 0; i < args.Count; i++)
         {
-            var arg = args[i];
-            if (arg is "-h" or "--help" or "-?")
+            if (!CommandOption.TryRead(Options, args, ref i, out var option, out var value, out error))
             {
-                command = command with { Help = true };
-                error = string.Empty;
-                return true;
-            }
-
-            var equals = arg.IndexOf('=', StringComparison.Ordinal);
-            var name = arg.StartsWith("--", StringComparison.Ordinal) && equals > 0 ? arg[..equals] : arg;
-            var option = Options.FirstOrDefault(o => o.Name == name);
-            if (option is null)
-            {
-                error = $"unknown argument '{arg}' (the options are {string.Join(", ", Options.Select(o => o.Name))})";
                 return false;
             }
 
-            if (!option.TakesValue)
+            if (option is null)
             {
-                if (equals > 0)
-                {
-                    error = $"{name} takes no value";
-                    return false;
-                }
+                command = command with { Help = true };
+                return true;
+            }
 
+            var name = option.Name;
+            if (value is null)
+            {
                 // The flags: --in-cluster, --allow-insecure-transport, and --help (answered above). Each is named: a
                 // flag added to the table without a case here is refused, never taken for another.
                 ref var flag = ref inCluster;
@@ -190,21 +179,6 @@ public sealed record CommandLine(IReadOnlyList<ListenUrl> GrpcUrls, IReadOnlyLis
 
                 flag = true;
                 continue;
-            }
-
-            string value;
-            if (equals > 0)
-            {
-                value = arg[(equals + 1)..];
-            }
-            else if (i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
-            {
-                value = args[++i];
-            }
-            else
-            {
-                error = $"{name} needs a value";
-                return false;
             }
 
             if (name is "--urls" or "--http-urls")

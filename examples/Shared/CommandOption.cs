@@ -39,4 +39,67 @@ public sealed record CommandOption(string Name, string? Value, string Descriptio
 
         return text.Append(more).ToString().TrimEnd('\n');
     }
+
+    /// <summary>
+    /// Reads the option at <c>args[index]</c>, and its value (after <c>=</c>, or the next argument unless that starts with
+    /// <c>--</c>, which moves <paramref name="index"/> on); the one tokenizer of both hosts, so they agree on syntax and
+    /// errors. <c>-h</c>, <c>--help</c> and <c>-?</c> read as help: true, with <paramref name="option"/> null.
+    /// </summary>
+    /// <param name="options">The options accepted.</param>
+    /// <param name="args">The arguments.</param>
+    /// <param name="index">The argument to read; on return, the last one read.</param>
+    /// <param name="option">The option read (null: help was asked for).</param>
+    /// <param name="value">Its value; null for a flag.</param>
+    /// <param name="error">What is wrong, when false.</param>
+    /// <returns>False for an unknown option, a flag given a value or a value missing.</returns>
+    public static bool TryRead(IReadOnlyList<CommandOption> options, IReadOnlyList<string> args, ref int index,
+        out CommandOption? option, out string? value, out string error)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(args);
+        var arg = args[index];
+        option = null;
+        value = null;
+        error = string.Empty;
+        if (arg is "-h" or "--help" or "-?")
+        {
+            return true;
+        }
+
+        var equals = arg.IndexOf('=', StringComparison.Ordinal);
+        var name = arg.StartsWith("--", StringComparison.Ordinal) && equals > 0 ? arg[..equals] : arg;
+        option = options.FirstOrDefault(o => o.Name == name);
+        if (option is null)
+        {
+            error = $"unknown argument '{arg}' (the options are {string.Join(", ", options.Select(o => o.Name))})";
+            return false;
+        }
+
+        if (!option.TakesValue)
+        {
+            if (equals > 0)
+            {
+                error = $"{name} takes no value";
+                return false;
+            }
+
+            return true;
+        }
+
+        if (equals > 0)
+        {
+            value = arg[(equals + 1)..];
+        }
+        else if (index + 1 < args.Count && !args[index + 1].StartsWith("--", StringComparison.Ordinal))
+        {
+            value = args[++index];
+        }
+        else
+        {
+            error = $"{name} needs a value";
+            return false;
+        }
+
+        return true;
+    }
 }
