@@ -43,6 +43,4 @@ internal sealed class AckCounter : IXdsCallbacks
         Volatile.Write(ref _lastNack, $"{typeUrl}: {errorDetail.Message}");
         return ValueTask.CompletedTask;
     }
-
-    public ValueTask OnRequestAsync(XdsStreamContext stream, IMessage request, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }

@@ -165,6 +165,128 @@ public sealed class ClientState
         return new ClientState(Type, IsDelta, subscription, baseline, KnownResources.From(builder), null, Requests + 1);
     }
 
+    /// <summary>
+    /// Applies the first delta request of a stream whose client says what it already holds (a reconnect's
+    /// <paramref name="initialResourceVersions"/>), measured against <paramref name="current"/>, the set in force:
+    /// what the client holds at that set's versions becomes the state's baseline and only the names that differ are
+    /// kept one by one. The answers are those of <see cref="ApplyDeltaRequest"/> with the same versions (nothing the
+    /// client holds at the current version is sent again; what it lacks, holds at another version, or subscribes to
+    /// and that does not exist, is); the state is a reference instead of a version per name.
+    /// </summary>
+    /// <param name="subscribe">The request's resource_names_subscribe.</param>
+    /// <param name="unsubscribe">The request's resource_names_unsubscribe.</param>
+    /// <param name="initialResourceVersions">Name → version the client holds (an empty version: held at a version it
+    /// does not know, so sent again).</param>
+    /// <param name="current">The set of this state's type in force now.</param>
+    /// <exception cref="InvalidOperationException">This state already applied a request, or is a SotW state.</exception>
+    /// <exception cref="ArgumentException"><paramref name="current"/> is of another type.</exception>
+    public ClientState ResumeDelta(IReadOnlyCollection<string> subscribe, IReadOnlyCollection<string> unsubscribe,
+        IReadOnlyDictionary<string, string> initialResourceVersions, ResourceSet current)
+    {
+        ArgumentNullException.ThrowIfNull(initialResourceVersions);
+        var subscription = BeginResume(subscribe, unsubscribe, current);
+        var builder = new Dictionary<string, KnownResource>(StringComparer.Ordinal);
+        foreach (var (name, version) in initialResourceVersions)
+        {
+            if (!subscription.Covers(name))
+            {
+                continue; // not subscribed: what the client holds of it does not matter
+            }
+
+            if (string.IsNullOrEmpty(version))
+            {
+                builder[name] = KnownResource.Unknown;
+            }
+            else if (!current.TryGet(name, out var resource) || resource.Version != version)
+            {
+                builder[name] = KnownResource.Held(version); // another version, or one the set no longer has
+            }
+
+            // Else the baseline says it: held at the current version.
+        }
+
+        // Covered names the client did not list: it does not hold them. The set's are sent, and an explicitly
+        // subscribed name the set lacks is reported removed (as to any new subscriber).
+        if (subscription.IsWildcard)
+        {
+            foreach (var resource in current.Sorted)
+            {
+                if (!initialResourceVersions.ContainsKey(resource.Name))
+                {
+                    builder[resource.Name] = KnownResource.Unknown;
+                }
+            }
+        }
+
+        foreach (var name in subscription.NameSet)
+        {
+            if (!initialResourceVersions.ContainsKey(name))
+            {
+                builder[name] = KnownResource.Unknown;
+            }
+        }
+
+        return new ClientState(Type, IsDelta, subscription, current, KnownResources.From(builder), null, 1);
+    }
+
+    /// <summary>
+    /// <see cref="ResumeDelta"/> without reading the client's versions one by one: when their digest (what the
+    /// client holds) equals that of what <paramref name="current"/> holds for the request's subscription, the client
+    /// is up to date and the state is <paramref name="current"/> itself, at O(1) per stream (the set's side is
+    /// computed once per subscription and kept with the set). Returns null when the digests differ; the caller then
+    /// reads the versions and calls <see cref="ResumeDelta"/>.
+    /// </summary>
+    /// <param name="subscribe">The request's resource_names_subscribe.</param>
+    /// <param name="unsubscribe">The request's resource_names_unsubscribe.</param>
+    /// <param name="initialResourceVersions">The digest of the request's initial_resource_versions.</param>
+    /// <param name="current">The set of this state's type in force now.</param>
+    /// <exception cref="InvalidOperationException">This state already applied a request, or is a SotW state.</exception>
+    /// <exception cref="ArgumentException"><paramref name="current"/> is of another type.</exception>
+    public ClientState? TryResumeDelta(IReadOnlyCollection<string> subscribe, IReadOnlyCollection<string> unsubscribe,
+        ResourceVersionsDigest initialResourceVersions, ResourceSet current)
+    {
+        var subscription = BeginResume(subscribe, unsubscribe, current);
+        var held = current.HeldBy(subscription);
+        if (held.Digest != initialResourceVersions)
+        {
+            return null;
+        }
+
+        // Up to date. An explicitly subscribed name the set lacks is reported removed, as to any new subscriber.
+        var exceptions = NoExceptions;
+        if (held.Missing.Count > 0)
+        {
+            var builder = new Dictionary<string, KnownResource>(held.Missing.Count, StringComparer.Ordinal);
+            foreach (var name in held.Missing)
+            {
+                builder[name] = KnownResource.Unknown;
+            }
+
+            exceptions = KnownResources.From(builder);
+        }
+
+        return new ClientState(Type, IsDelta, subscription, current, exceptions, null, 1);
+    }
+
+    private Subscription BeginResume(IReadOnlyCollection<string> subscribe, IReadOnlyCollection<string> unsubscribe, ResourceSet current)
+    {
+        ArgumentNullException.ThrowIfNull(subscribe);
+        ArgumentNullException.ThrowIfNull(unsubscribe);
+        ArgumentNullException.ThrowIfNull(current);
+        EnsureMode(sotw: false);
+        if (Requests > 0)
+        {
+            throw new InvalidOperationException($"This {Type.ShortName} client state has applied a request already; only a stream's first request resumes.");
+        }
+
+        if (!ReferenceEquals(current.Type, Type) && current.TypeUrl != Type.TypeUrl)
+        {
+            throw new ArgumentException($"A {current.Type.ShortName} set cannot resume a {Type.ShortName} client.", nameof(current));
+        }
+
+        return Subscription.ApplyDelta(subscribe, unsubscribe, Type.SupportsLegacyWildcard, out _, out _);
+    }
+
     /// <summary>Records that <paramref name="response"/> was sent: the client now holds what it carried.</summary>
     /// <exception cref="InvalidOperationException">The response was computed from another state: a stream
     /// must drop a pending response once a newer request changed its state, and compute a new one.</exception>

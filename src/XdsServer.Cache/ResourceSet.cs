@@ -15,6 +15,7 @@ public sealed class ResourceSet : IReadOnlyCollection<XdsResource>
     private XdsResource[]? _sorted;
     private ChangesFrom? _lastChanges;
     private ResponseMemo? _responses;
+    private HeldDigests? _heldDigests;
 
     internal ResourceSet(ResourceType type, ImmutableDictionary<string, XdsResource> items, ulong digestSum,
         string? explicitVersion, ChangeHistory history, long generation)
@@ -67,6 +68,12 @@ public sealed class ResourceSet : IReadOnlyCollection<XdsResource>
     /// <summary>The answers computed against this set for clients in the same position; it lives and dies with the set.</summary>
     internal ResponseMemo Responses =>
         Volatile.Read(ref _responses) ?? Interlocked.CompareExchange(ref _responses, new ResponseMemo(), null) ?? _responses!;
+
+    /// <summary>What a delta client subscribed as <paramref name="subscription"/> holds when it is up to date with this
+    /// set (computed once per subscription name set and kept with the set).</summary>
+    internal HeldDigest HeldBy(Subscription subscription) =>
+        (Volatile.Read(ref _heldDigests) ?? Interlocked.CompareExchange(ref _heldDigests, new HeldDigests(), null) ?? _heldDigests!)
+            .For(this, subscription);
 
     /// <summary>Every resource, sorted by name. Computed once per set and shared by every response that
     /// carries the whole set (a SotW wildcard Listener or Cluster response to any number of streams).</summary>

@@ -19,6 +19,8 @@ public sealed class XdsResource
     private DeltaResource? _deltaResource;
     private IReadOnlyList<ResourceReference>? _references;
     private string? _referenceError;
+    private ulong _entryHash;
+    private bool _entryHashSet;
 
     private XdsResource(ResourceType type, string name, IMessage message, string? explicitVersion)
     {
@@ -85,6 +87,24 @@ public sealed class XdsResource
 
     /// <summary>The 64-bit content digest behind <see cref="Version"/>.</summary>
     internal ulong Digest { get; }
+
+    /// <summary>The hash of this name and version as a delta client lists them (<see cref="ResourceVersionsDigest"/>),
+    /// computed once.</summary>
+    internal ulong EntryHash
+    {
+        get
+        {
+            if (Volatile.Read(ref _entryHashSet))
+            {
+                return _entryHash;
+            }
+
+            // Two threads may both compute it: the same value, written before the flag that publishes it.
+            _entryHash = ResourceVersionsDigest.HashOf(Name, Version);
+            Volatile.Write(ref _entryHashSet, true);
+            return _entryHash;
+        }
+    }
 
     /// <summary>
     /// The resource packed in an <c>Any</c>, for state-of-the-world responses. One shared instance per

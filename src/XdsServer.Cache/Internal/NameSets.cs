@@ -43,8 +43,11 @@ internal static class NameSets
     /// </summary>
     public static FrozenDictionary<string, uint>? LookupOf(ImmutableHashSet<string> names, long key) =>
         Table.TryGetValue(key, out var entry) && entry.Shared && entry.Set.TryGetTarget(out var shared) && ReferenceEquals(shared, names)
-            ? Lookups.GetValue(names, static set => set.ToFrozenDictionary(n => n, HashOf, StringComparer.Ordinal))
+            ? Lookups.GetValue(names, CreateLookup)
             : null;
+
+    private static readonly ConditionalWeakTable<ImmutableHashSet<string>, FrozenDictionary<string, uint>>.CreateValueCallback CreateLookup =
+        static set => set.ToFrozenDictionary(n => n, HashOf, StringComparer.Ordinal);
 
     /// <summary>A name's part of a content key.</summary>
     public static uint HashOf(string name) => (uint)StringComparer.Ordinal.GetHashCode(name);
@@ -82,9 +85,12 @@ internal static class NameSets
             return null;
         }
 
+        // Once shared, the set has a read-optimized copy: one hash lookup per name instead of a tree walk (10,000
+        // reconnecting sidecars check their 1,000 names each against the one shared set).
+        var lookup = entry.Shared ? Lookups.GetValue(shared, CreateLookup) : null;
         foreach (var name in requested)
         {
-            if (name != wildcardName && !shared.Contains(name))
+            if (name != wildcardName && !(lookup?.ContainsKey(name) ?? shared.Contains(name)))
             {
                 return null;
             }

@@ -190,6 +190,16 @@ internal static class ResponseComputer
                 }
             }
 
+            // Names subscribed beside the wildcard that the set lacks: a client that did not list them learns they do
+            // not exist, as a new subscriber does.
+            foreach (var name in subscription.Names)
+            {
+                if (!current.Contains(name) && !state.Exceptions.ContainsKey(name))
+                {
+                    yield return name;
+                }
+            }
+
             yield break;
         }
 

@@ -2,44 +2,109 @@ using Envoy.Config.Core.V3;
 using Envoy.Service.Discovery.V3;
 using Grpc.Core;
 using XdsServer.Cache;
+using XdsServer.Internal.Encoding;
 
 namespace XdsServer.Internal;
 
 /// <summary>A delta (incremental) stream (ADS or one type).</summary>
 internal sealed class DeltaStream(XdsServerCore core, string? typeUrl, ServerCallContext call)
-    : XdsStream<DeltaDiscoveryRequest>(core, XdsProtocol.Delta, typeUrl, call)
+    : XdsStream<DeltaRequest>(core, XdsProtocol.Delta, typeUrl, call)
 {
-    protected override Node? NodeOf(DeltaDiscoveryRequest request) => request.Node;
+    protected override Node? NodeOf(DeltaRequest request) => request.Message.Node;
 
-    protected override async ValueTask HandleAsync(DeltaDiscoveryRequest request)
+    protected override string RequestMessageName => nameof(DeltaDiscoveryRequest);
+
+    protected override async ValueTask HandleAsync(DeltaRequest request)
     {
-        var type = ResolveType(request.TypeUrl);
-        Core.ValidateNames(type.TypeUrl, request.ResourceNamesSubscribe,
-            request.ResourceNamesSubscribe.Count + request.ResourceNamesUnsubscribe.Count + request.InitialResourceVersions.Count);
-        Core.ValidateNames(type.TypeUrl, request.ResourceNamesUnsubscribe, 0);
-        Core.ValidateNames(type.TypeUrl, [.. request.InitialResourceVersions.Keys], 0);
-        await NotifyRequestAsync(request, type).ConfigureAwait(false);
+        try
+        {
+            await ApplyAsync(request).ConfigureAwait(false);
+        }
+        finally
+        {
+            request.Release();
+        }
+    }
+
+    private async ValueTask ApplyAsync(DeltaRequest request)
+    {
+        var message = request.Message;
+        var type = ResolveType(message.TypeUrl);
+        Core.ValidateNames(type.TypeUrl, message.ResourceNamesSubscribe,
+            message.ResourceNamesSubscribe.Count + message.ResourceNamesUnsubscribe.Count + request.InitialVersionCount);
+        Core.ValidateNames(type.TypeUrl, message.ResourceNamesUnsubscribe, 0);
+        if (Core.RequestCallbacks.Count > 0)
+        {
+            request.Materialize(); // a callback sees the whole request
+        }
+
+        if (request.InitialVersions is null)
+        {
+            Core.ValidateNames(type.TypeUrl, [.. message.InitialResourceVersions.Keys], 0);
+        }
+
+        await NotifyRequestAsync(message, type).ConfigureAwait(false);
         var slot = SlotFor(type, ClientState.ForDelta);
 
-        if (request.ResponseNonce.Length > 0)
+        if (message.ResponseNonce.Length > 0)
         {
-            if (request.ResponseNonce == slot.LastSentNonce)
+            if (message.ResponseNonce == slot.LastSentNonce)
             {
-                await AcknowledgeAsync(slot, request.ResponseNonce, slot.LastSentVersion ?? string.Empty, request.ErrorDetail)
+                await AcknowledgeAsync(slot, message.ResponseNonce, slot.LastSentVersion ?? string.Empty, message.ErrorDetail)
                     .ConfigureAwait(false);
             }
             else
             {
                 // Delta differs from SotW here: "the server must honor changes to the subscription state even
                 // if the nonce is stale"; only the ACK/NACK meaning is dropped.
-                XdsLog.StaleNonce(Core.Logger, StreamId, type.TypeUrl, ClientText.ForLog(request.ResponseNonce), slot.LastSentNonce);
+                XdsLog.StaleNonce(Core.Logger, StreamId, type.TypeUrl, ClientText.ForLog(message.ResponseNonce), slot.LastSentNonce);
             }
         }
 
-        var initial = slot.State.Requests == 0 && request.InitialResourceVersions.Count > 0
-            ? request.InitialResourceVersions
-            : null;
-        Update(slot, slot.State.ApplyDeltaRequest(request.ResourceNamesSubscribe, request.ResourceNamesUnsubscribe, initial));
+        var first = slot.State.Requests == 0;
+        Update(slot, first && request.InitialVersionCount > 0
+            ? Resume(request, slot, type)
+            : slot.State.ApplyDeltaRequest(message.ResourceNamesSubscribe, message.ResourceNamesUnsubscribe));
+    }
+
+    /// <summary>
+    /// The state of a stream's first request of a type that lists what the client holds (a reconnect). Against the set
+    /// in force, when the cache says which: a client up to date is recognised by the digest of its versions, read
+    /// without parsing them (the set's side is computed once per subscription); otherwise the versions are parsed and
+    /// only those that differ from the set are kept. A cache that does not say gets the versions as they are.
+    /// </summary>
+    private ClientState Resume(DeltaRequest request, TypeSlot slot, ResourceType type)
+    {
+        var message = request.Message;
+        var subscribe = message.ResourceNamesSubscribe;
+        var unsubscribe = message.ResourceNamesUnsubscribe;
+        if (slot.Answers!.TryGetCurrent(out var current))
+        {
+            // Equal digests: the client listed exactly the set's own names and versions, so the names need no check.
+            if (request.InitialVersions is { } wire && slot.State.TryResumeDelta(subscribe, unsubscribe, wire.Digest, current) is { } resumed)
+            {
+                Core.CountResume(byDigest: true);
+                return resumed;
+            }
+
+            ParseVersions(request, type);
+            Core.CountResume(byDigest: false);
+            return slot.State.ResumeDelta(subscribe, unsubscribe, message.InitialResourceVersions, current);
+        }
+
+        ParseVersions(request, type);
+        return slot.State.ApplyDeltaRequest(subscribe, unsubscribe, message.InitialResourceVersions);
+    }
+
+    private void ParseVersions(DeltaRequest request, ResourceType type)
+    {
+        if (request.InitialVersions is null)
+        {
+            return; // parsed (and checked) already
+        }
+
+        request.Materialize();
+        Core.ValidateNames(type.TypeUrl, [.. request.Message.InitialResourceVersions.Keys], 0);
     }
 
     /// <summary>The response message for a watch answer: what callbacks see, what a response not shared with other

@@ -11,6 +11,8 @@ internal sealed class SotwStream(XdsServerCore core, string? typeUrl, ServerCall
 {
     protected override Node? NodeOf(DiscoveryRequest request) => request.Node;
 
+    protected override string RequestMessageName => nameof(DiscoveryRequest);
+
     protected override async ValueTask HandleAsync(DiscoveryRequest request)
     {
         var type = ResolveType(request.TypeUrl);

@@ -20,6 +20,7 @@ internal sealed class XdsServerCore : IDisposable
         Types = types;
         Options = options.Value;
         Callbacks = [.. callbacks];
+        RequestCallbacks = [.. Callbacks.Where(c => Implements(c, nameof(IXdsCallbacks.OnRequestAsync)))];
         Authorizers = [.. authorizers];
         Registry = registry;
         Logger = loggerFactory.CreateLogger("XdsServer");
@@ -28,6 +29,38 @@ internal sealed class XdsServerCore : IDisposable
         SendBudget = new SendBudget(Options.MaxResponseBytesInFlight, Time);
         Encoder = new ResponseEncoder(Callbacks);
     }
+
+    /// <summary>The callbacks that implement <see cref="IXdsCallbacks.OnRequestAsync"/>: only for them is a request
+    /// parsed in full (a delta reconnect's versions are otherwise read only as far as needed).</summary>
+    public IReadOnlyList<IXdsCallbacks> RequestCallbacks { get; }
+
+    /// <summary>True when <paramref name="callbacks"/> implements <paramref name="method"/> of <see cref="IXdsCallbacks"/>
+    /// itself rather than keeping the interface's default (which does nothing).</summary>
+    internal static bool Implements(IXdsCallbacks callbacks, string method)
+    {
+        var map = callbacks.GetType().GetInterfaceMap(typeof(IXdsCallbacks));
+        for (var i = 0; i < map.InterfaceMethods.Length; i++)
+        {
+            if (map.InterfaceMethods[i].Name == method)
+            {
+                return map.TargetMethods[i].DeclaringType != typeof(IXdsCallbacks);
+            }
+        }
+
+        return true;
+    }
+
+    private long _resumedByDigest;
+    private long _resumedByVersions;
+
+    /// <summary>Delta streams resumed from the digest of their held versions (up to date; tests and benchmarks count
+    /// them).</summary>
+    public long ResumedByDigest => Interlocked.Read(ref _resumedByDigest);
+
+    /// <summary>Delta streams resumed from their held versions read one by one.</summary>
+    public long ResumedByVersions => Interlocked.Read(ref _resumedByVersions);
+
+    public void CountResume(bool byDigest) => Interlocked.Increment(ref byDigest ? ref _resumedByDigest : ref _resumedByVersions);
 
     /// <summary>Encodes responses, once per distinct content across this server's streams.</summary>
     public ResponseEncoder Encoder { get; }

@@ -22,7 +22,7 @@ namespace XdsServer.Internal;
 /// <see cref="PendingAnswer"/> (newest wins, one per type) behind the same slot interface (<see cref="ITypeAnswers"/>).
 /// </summary>
 internal abstract partial class XdsStream<TRequest> : IStreamStatusSource, IDisposable
-    where TRequest : class, IMessage
+    where TRequest : class
 {
     private static readonly TimeSpan MaxWait = TimeSpan.FromDays(1);
 
@@ -183,13 +183,13 @@ internal abstract partial class XdsStream<TRequest> : IStreamStatusSource, IDisp
 
     /// <summary>The message of a request that could not be read as the protocol's message, or null for any
     /// other exception.</summary>
-    private static string? MalformedRequest(Exception e)
+    private string? MalformedRequest(Exception e)
     {
         for (var inner = e; inner is not null; inner = inner.InnerException)
         {
             if (inner is InvalidProtocolBufferException)
             {
-                return $"the request is not a valid {typeof(TRequest).Name} message: {inner.Message}";
+                return $"the request is not a valid {RequestMessageName} message: {inner.Message}";
             }
         }
 
@@ -325,10 +325,13 @@ internal abstract partial class XdsStream<TRequest> : IStreamStatusSource, IDisp
         return type;
     }
 
-    protected async ValueTask NotifyRequestAsync(TRequest request, ResourceType type)
+    /// <summary>The name of the protocol's request message, for error details.</summary>
+    protected abstract string RequestMessageName { get; }
+
+    protected async ValueTask NotifyRequestAsync(IMessage request, ResourceType type)
     {
         Core.Metrics.Requests.Add(1, XdsMetrics.Type(type.ShortName), XdsMetrics.Protocol(Context.Protocol));
-        foreach (var callbacks in Core.Callbacks)
+        foreach (var callbacks in Core.RequestCallbacks)
         {
             await callbacks.OnRequestAsync(Context, request, Cancellation).ConfigureAwait(false);
         }

@@ -42,7 +42,6 @@ internal sealed class DiscoveryServiceMethods : IServiceMethodProvider<Discovery
     ];
 
     private static readonly Marshaller<DiscoveryRequest> SotwRequests = DiscoveryMarshallers.For(DiscoveryRequest.Parser);
-    private static readonly Marshaller<DeltaDiscoveryRequest> DeltaRequests = DiscoveryMarshallers.For(DeltaDiscoveryRequest.Parser);
     private static readonly Marshaller<DiscoveryResponse> FetchResponses = DiscoveryMarshallers.For(DiscoveryResponse.Parser);
 
     public void OnServiceMethodDiscovery(ServiceMethodProviderContext<DiscoveryService> context)
@@ -69,7 +68,7 @@ internal sealed class DiscoveryServiceMethods : IServiceMethodProvider<Discovery
         else if (streaming && method.InputType == DeltaDiscoveryRequest.Descriptor)
         {
             context.AddDuplexStreamingMethod(
-                new Method<DeltaDiscoveryRequest, OutgoingResponse>(MethodType.DuplexStreaming, service, method.Name, DeltaRequests, DiscoveryMarshallers.Outgoing),
+                new Method<DeltaRequest, OutgoingResponse>(MethodType.DuplexStreaming, service, method.Name, DiscoveryMarshallers.DeltaRequests, DiscoveryMarshallers.Outgoing),
                 Metadata(),
                 (s, requests, responses, call) => new DeltaStream(s.Core, typeUrl, call).RunAsync(requests, responses));
         }

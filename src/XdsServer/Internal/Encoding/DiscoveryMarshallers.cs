@@ -4,7 +4,8 @@ using Grpc.Core;
 namespace XdsServer.Internal.Encoding;
 
 /// <summary>
-/// gRPC marshallers for the discovery services: requests are parsed exactly as the generated code parses them; stream
+/// gRPC marshallers for the discovery services: requests are parsed exactly as the generated code parses them (delta
+/// requests keep a large <c>initial_resource_versions</c> aside, <see cref="DeltaRequestReader"/>); stream
 /// responses are <see cref="OutgoingResponse"/>s written through the contextual serializer straight into gRPC's
 /// buffer (the size is set first, so nothing is copied twice).
 /// </summary>
@@ -19,6 +20,11 @@ internal static class DiscoveryMarshallers
             context.Complete();
         },
         static _ => throw new NotSupportedException("The server writes discovery responses; it never reads one."));
+
+    /// <summary>The marshaller of delta stream requests. The server never writes a request.</summary>
+    public static readonly Marshaller<DeltaRequest> DeltaRequests = new(
+        static (_, _) => throw new NotSupportedException("The server reads delta requests; it never writes one."),
+        static context => DeltaRequestReader.Read(context.PayloadAsReadOnlySequence()));
 
     /// <summary>A protobuf message marshaller, as the generated service code builds it.</summary>
     public static Marshaller<T> For<T>(MessageParser<T> parser)

@@ -79,19 +79,8 @@ internal sealed class ResponseEncoder
 
     /// <summary>True when <paramref name="callbacks"/> overrides <see cref="IXdsCallbacks.OnResponseAsync"/> (an interface
     /// map points a method left to its default at the interface's own method).</summary>
-    internal static bool WantsResponses(IXdsCallbacks callbacks)
-    {
-        var map = callbacks.GetType().GetInterfaceMap(typeof(IXdsCallbacks));
-        for (var i = 0; i < map.InterfaceMethods.Length; i++)
-        {
-            if (map.InterfaceMethods[i].Name == nameof(IXdsCallbacks.OnResponseAsync))
-            {
-                return map.TargetMethods[i].DeclaringType != typeof(IXdsCallbacks);
-            }
-        }
-
-        return true;
-    }
+    internal static bool WantsResponses(IXdsCallbacks callbacks) =>
+        XdsServerCore.Implements(callbacks, nameof(IXdsCallbacks.OnResponseAsync));
 
     /// <summary>What a body was encoded from, besides the list (which is the key). Holds no reference to the list, the
     /// answer or its set.</summary>
