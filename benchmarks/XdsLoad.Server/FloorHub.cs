@@ -89,13 +89,14 @@ internal sealed class FloorStream(FloorHub hub, bool delta)
 
     public ChannelReader<IMessage> Outgoing => _queue.Reader;
 
-    /// <summary>A request arrived: the first one of a type gets the current full state; the rest (ACKs,
+    /// <summary>A request arrived: the first one of a type gets the current full state, unless it resumes (a delta
+    /// reconnect listing held versions: the floor trusts them to be current and sends nothing); the rest (ACKs,
     /// NACKs, subscription changes) are ignored.</summary>
-    public void OnRequest(string typeUrl)
+    public void OnRequest(string typeUrl, bool resumes = false)
     {
         lock (_gate)
         {
-            if (!_types.Add(typeUrl) || hub.Messages is not { } messages)
+            if (!_types.Add(typeUrl) || resumes || hub.Messages is not { } messages)
             {
                 return;
             }

@@ -65,6 +65,7 @@ if (floor)
         o.MaxSendMessageSize = null;
     });
     builder.Services.AddSingleton<FloorHub>();
+    builder.Services.AddSingleton<Grpc.AspNetCore.Server.Model.IServiceMethodProvider<FloorAdsService>, FloorAdsMethods>();
     builder.Services.AddSingleton<IMeshTarget>(sp => sp.GetRequiredService<FloorHub>());
 }
 else
