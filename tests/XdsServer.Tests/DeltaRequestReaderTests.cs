@@ -103,7 +103,7 @@ public class DeltaRequestReaderTests
         var bytes = stream.ToArray();
 
         var expected = DeltaDiscoveryRequest.Parser.ParseFrom(bytes);
-        var read = DeltaRequestReader.Read(bytes);
+        var read = Read(bytes);
         Assert.Equal(201, read.InitialVersionCount);
         Assert.Equal("2", read.Message.ResponseNonce);
         read.Materialize();
@@ -134,7 +134,7 @@ public class DeltaRequestReaderTests
         }
 
         output.Flush();
-        var read = DeltaRequestReader.Read(stream.ToArray());
+        var read = Read(stream.ToArray());
         Assert.NotEqual(ResourceVersionsDigest.Of(versions), read.InitialVersions!.Digest);
         read.Materialize();
         Assert.Equal(versions, read.Message.InitialResourceVersions);
@@ -165,7 +165,7 @@ public class DeltaRequestReaderTests
         Assert.ThrowsAny<InvalidProtocolBufferException>(() => DeltaDiscoveryRequest.Parser.ParseFrom(bytes));
         Assert.ThrowsAny<InvalidProtocolBufferException>(() =>
         {
-            var read = DeltaRequestReader.Read(bytes);
+            var read = Read(bytes);
             read.Materialize(); // a malformed entry is found when the versions are parsed
         });
     }
@@ -179,6 +179,8 @@ public class DeltaRequestReaderTests
         Assert.Null(read.InitialVersions);
         Assert.Equal(request, read.Message);
     }
+
+    private static DeltaRequest Read(byte[] bytes) => DeltaRequestReader.Read(new ReadOnlySequence<byte>(bytes));
 
     private static void WriteVersions(CodedOutputStream output, Dictionary<string, string> versions)
     {

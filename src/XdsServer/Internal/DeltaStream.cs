@@ -46,9 +46,11 @@ internal sealed class DeltaStream(XdsServerCore core, string? typeUrl, ServerCal
         await NotifyRequestAsync(message, type).ConfigureAwait(false);
         var slot = SlotFor(type, ClientState.ForDelta);
 
+        var stale = false;
         if (message.ResponseNonce.Length > 0)
         {
-            if (message.ResponseNonce == slot.LastSentNonce)
+            stale = message.ResponseNonce != slot.LastSentNonce;
+            if (!stale)
             {
                 await AcknowledgeAsync(slot, message.ResponseNonce, slot.LastSentVersion ?? string.Empty, message.ErrorDetail)
                     .ConfigureAwait(false);
@@ -64,7 +66,7 @@ internal sealed class DeltaStream(XdsServerCore core, string? typeUrl, ServerCal
         var first = slot.State.Requests == 0;
         Update(slot, first && request.InitialVersionCount > 0
             ? Resume(request, slot, type)
-            : slot.State.ApplyDeltaRequest(message.ResourceNamesSubscribe, message.ResourceNamesUnsubscribe));
+            : slot.State.ApplyDeltaRequest(message.ResourceNamesSubscribe, message.ResourceNamesUnsubscribe), stale);
     }
 
     /// <summary>

@@ -84,9 +84,18 @@ internal abstract partial class XdsStream<TRequest>
     /// of its type), and it is looked at again when the state changed (or, for one-shot watches, when none is open:
     /// this is how an ACK re-arms a watch after a response).
     /// </summary>
-    protected void Update(TypeSlot slot, ClientState state)
+    /// <param name="slot">The type's slot.</param>
+    /// <param name="state">The state after the request.</param>
+    /// <param name="stale">The request names an older response than the last one sent (a delta subscription change
+    /// written before the client read that response): its change applies, but the type keeps waiting for the answer
+    /// to the last response before it sends again.</param>
+    protected void Update(TypeSlot slot, ClientState state, bool stale = false)
     {
-        slot.RequestArrived();
+        if (!stale)
+        {
+            slot.RequestArrived();
+        }
+
         if (!ReferenceEquals(state, slot.State))
         {
             slot.SetState(state);

@@ -44,7 +44,7 @@ internal sealed class DeltaRequest
         InitialVersions = null;
         try
         {
-            Message.MergeFrom(versions.Encoded);
+            versions.MergeInto(Message);
         }
         finally
         {
@@ -61,31 +61,38 @@ internal sealed class DeltaRequest
 }
 
 /// <summary>
-/// A request's <c>initial_resource_versions</c> as they arrived: the field's records (tag, length, map entry), which
-/// on their own are a valid encoding of a request carrying only that field, and the digest of their entries.
-/// The bytes are in a buffer from <see cref="ArrayPool{T}.Shared"/>, returned by <see cref="Release"/>.
+/// A request's <c>initial_resource_versions</c> as they arrived: the request's bytes, where the field's records (tag,
+/// length, map entry) are, and the digest of their entries. The records on their own are a valid encoding of a
+/// request carrying only that field. The bytes are in a buffer from <see cref="ArrayPool{T}.Shared"/>, returned by
+/// <see cref="Release"/>.
 /// </summary>
 internal sealed class WireResourceVersions
 {
+    private readonly Range[] _records;
     private byte[]? _buffer;
-    private readonly int _length;
 
-    public WireResourceVersions(byte[] buffer, int length, int count, ResourceVersionsDigest digest)
+    public WireResourceVersions(byte[] buffer, Range[] records, ResourceVersionsDigest digest)
     {
         _buffer = buffer;
-        _length = length;
-        Count = count;
+        _records = records;
         Digest = digest;
     }
 
     /// <summary>Entries listed.</summary>
-    public int Count { get; }
+    public int Count => Digest.Count;
 
     /// <summary>The digest of the entries (<see cref="ResourceVersionsDigest.AddEncodedEntry"/>).</summary>
     public ResourceVersionsDigest Digest { get; }
 
-    /// <summary>The records of the field, a valid <c>DeltaDiscoveryRequest</c> encoding on their own.</summary>
-    public ReadOnlySpan<byte> Encoded => (_buffer ?? throw new ObjectDisposedException(nameof(WireResourceVersions))).AsSpan(0, _length);
+    /// <summary>Parses the records into <paramref name="message"/>.</summary>
+    public void MergeInto(DeltaDiscoveryRequest message)
+    {
+        var buffer = _buffer ?? throw new ObjectDisposedException(nameof(WireResourceVersions));
+        foreach (var records in _records)
+        {
+            message.MergeFrom(buffer.AsSpan(records));
+        }
+    }
 
     public void Release()
     {

@@ -6,12 +6,13 @@ using XdsServer.Cache;
 namespace XdsServer.Internal.Encoding;
 
 /// <summary>
-/// Reads a delta request off the wire. A small request is parsed by the generated parser. A large one is first walked
-/// field by field (tags and lengths only): the records of <c>initial_resource_versions</c> (field 5) are copied aside
-/// with the digest of their entries (<see cref="WireResourceVersions"/>), and the other fields are parsed by the
-/// generated parser, run by run in their order, which protobuf defines to be the same as parsing them together.
-/// Anything the walk does not understand (a truncated field, a group, a field number 0) is left to the generated
-/// parser, so a malformed request fails exactly as it always did.
+/// Reads a delta request off the wire. A small request is parsed by the generated parser. A large one is copied out of
+/// gRPC's buffers once and walked field by field (tags and lengths only): the records of
+/// <c>initial_resource_versions</c> (field 5) stay in that copy with the digest of their entries
+/// (<see cref="WireResourceVersions"/>), and the other fields are parsed by the generated parser, run by run in their
+/// order, which protobuf defines to be the same as parsing them together. Anything the walk does not understand (a
+/// truncated field, a group, a field number 0) is left to the generated parser, so a malformed request fails exactly
+/// as it always did.
 /// </summary>
 internal static class DeltaRequestReader
 {
@@ -29,59 +30,33 @@ internal static class DeltaRequestReader
             return new DeltaRequest(DeltaDiscoveryRequest.Parser.ParseFrom(payload));
         }
 
-        if (payload.IsSingleSegment)
-        {
-            return Read(payload.FirstSpan);
-        }
-
+        // One copy, which the versions keep (gRPC reuses the payload's buffers once this returns).
         var length = checked((int)payload.Length);
-        var whole = ArrayPool<byte>.Shared.Rent(length);
-        try
-        {
-            payload.CopyTo(whole);
-            return Read(whole.AsSpan(0, length));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(whole);
-        }
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        payload.CopyTo(buffer);
+        return Read(buffer, length);
     }
 
-    /// <summary>Reads a request from <paramref name="bytes"/> (which the result does not keep).</summary>
-    public static DeltaRequest Read(ReadOnlySpan<byte> bytes)
+    /// <summary>Reads a request from the first <paramref name="length"/> bytes of <paramref name="buffer"/>, a buffer
+    /// from <see cref="ArrayPool{T}.Shared"/> that the result owns from here on (it is returned when the versions are
+    /// let go, or at once when nothing is kept).</summary>
+    public static DeltaRequest Read(byte[] buffer, int length)
     {
-        // First pass: is this a plain sequence of fields, and how large are the versions' records?
-        var count = 0;
-        var versionBytes = 0;
-        for (var at = 0; at < bytes.Length;)
-        {
-            if (!TryNextField(bytes, ref at, out var start, out var tag, out _))
-            {
-                return new DeltaRequest(DeltaDiscoveryRequest.Parser.ParseFrom(bytes)); // it says what is wrong
-            }
-
-            if (IsVersionsRecord(tag))
-            {
-                count++;
-                versionBytes += at - start;
-            }
-        }
-
-        if (count == 0)
-        {
-            return new DeltaRequest(DeltaDiscoveryRequest.Parser.ParseFrom(bytes));
-        }
-
-        var buffer = ArrayPool<byte>.Shared.Rent(versionBytes);
+        var bytes = buffer.AsSpan(0, length);
+        var kept = false;
         try
         {
             var message = new DeltaDiscoveryRequest();
             var digest = ResourceVersionsDigest.Empty;
-            var copied = 0;
+            var ranges = new List<Range>(1);
             var run = 0; // start of the other fields not parsed yet
             for (var at = 0; at < bytes.Length;)
             {
-                TryNextField(bytes, ref at, out var start, out var tag, out var payloadStart);
+                if (!TryNextField(bytes, ref at, out var start, out var tag, out var payloadStart))
+                {
+                    return new DeltaRequest(DeltaDiscoveryRequest.Parser.ParseFrom(bytes)); // it says what is wrong
+                }
+
                 if (!IsVersionsRecord(tag))
                 {
                     continue;
@@ -92,8 +67,15 @@ internal static class DeltaRequestReader
                     message.MergeFrom(bytes[run..start]);
                 }
 
-                bytes[start..at].CopyTo(buffer.AsSpan(copied));
-                copied += at - start;
+                if (ranges.Count > 0 && ranges[^1].End.Value == start)
+                {
+                    ranges[^1] = ranges[^1].Start..at; // the records follow one another: one range
+                }
+                else
+                {
+                    ranges.Add(start..at);
+                }
+
                 digest = digest.AddEncodedEntry(bytes[payloadStart..at]);
                 run = at;
             }
@@ -103,12 +85,20 @@ internal static class DeltaRequestReader
                 message.MergeFrom(bytes[run..]);
             }
 
-            return new DeltaRequest(message, new WireResourceVersions(buffer, versionBytes, count, digest));
+            if (digest.Count == 0)
+            {
+                return new DeltaRequest(message);
+            }
+
+            kept = true;
+            return new DeltaRequest(message, new WireResourceVersions(buffer, [.. ranges], digest));
         }
-        catch
+        finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
-            throw;
+            if (!kept)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 
