@@ -80,7 +80,17 @@ internal sealed class DeltaStream(XdsServerCore core, string? typeUrl, ServerCal
         var message = request.Message;
         var subscribe = message.ResourceNamesSubscribe;
         var unsubscribe = message.ResourceNamesUnsubscribe;
-        if (slot.Answers!.TryGetCurrent(out var current))
+        ResourceSet? current;
+        try
+        {
+            slot.Answers!.TryGetCurrent(out current);
+        }
+        catch (Exception e)
+        {
+            throw Core.CacheFailed(StreamId, nameof(IChangeRegistration.TryGetCurrent), type.TypeUrl, e);
+        }
+
+        if (current is not null)
         {
             // Equal digests: the client listed exactly the set's own names and versions, so the names need no check.
             if (request.InitialVersions is { } wire && slot.State.TryResumeDelta(subscribe, unsubscribe, wire.Digest, current) is { } resumed)
