@@ -12,28 +12,14 @@ public sealed partial class MetricsEndpointTests : IDisposable
 {
     // A piece of the proxy's node id that must never reach a scrape: labels are chosen by the server, not clients.
     private const string Marker = "q7z3x-leakcheck";
-    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("meshhost-metrics-");
+    private readonly ReviewsManifests _mesh = new("meshhost-metrics-");
 
-    public MetricsEndpointTests()
-    {
-        File.WriteAllText(Path.Combine(_folder.FullName, "mesh.yaml"), """
-            apiVersion: v1
-            kind: Service
-            metadata: {name: reviews, namespace: bookinfo}
-            spec:
-              clusterIP: 10.96.0.20
-              selector: {app: reviews}
-              ports: [{name: http, port: 9080, targetPort: 8080}]
-            """);
-    }
-
-    public void Dispose() => _folder.Delete(recursive: true);
+    public void Dispose() => _mesh.Dispose();
 
     [Fact]
     public async Task A_scrape_after_an_xds_exchange_shows_the_xds_series_and_no_client_text()
     {
-        await using var host = await InProcessMeshHost.StartAsync(
-            ["--urls", "http://127.0.0.1:0", "--http-urls", "http://127.0.0.1:0", "--manifests", _folder.FullName]);
+        await using var host = await _mesh.StartHostAsync();
         var node = TestNodes.Sidecar(pod: "reviews-" + Marker);
         Assert.Contains(Marker, node.Id, StringComparison.Ordinal);
         // The stream stays open while scraping: its ACK is counted when the server reads it, which closing the stream at
@@ -71,8 +57,7 @@ public sealed partial class MetricsEndpointTests : IDisposable
     [Fact]
     public async Task Healthz_names_each_check_with_its_status_and_why_for_a_loopback_caller()
     {
-        await using var host = await InProcessMeshHost.StartAsync(
-            ["--urls", "http://127.0.0.1:0", "--http-urls", "http://127.0.0.1:0", "--manifests", _folder.FullName]);
+        await using var host = await _mesh.StartHostAsync();
         using var http = new HttpClient { BaseAddress = host.Http, Timeout = TimeSpan.FromSeconds(10) };
 
         var text = await http.GetStringAsync("/healthz");

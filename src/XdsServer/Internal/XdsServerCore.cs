@@ -11,6 +11,8 @@ internal sealed class XdsServerCore : IDisposable
 {
     private long _lastStreamId;
     private int _authorizerWarned;
+    private long _resumedByDigest;
+    private long _resumedByVersions;
 
     public XdsServerCore(ICache cache, ResourceTypeRegistry types, IOptions<XdsServerOptions> options,
         IEnumerable<IXdsCallbacks> callbacks, IEnumerable<INodeAuthorizer> authorizers, StreamRegistry registry,
@@ -49,9 +51,6 @@ internal sealed class XdsServerCore : IDisposable
 
         return true;
     }
-
-    private long _resumedByDigest;
-    private long _resumedByVersions;
 
     /// <summary>Delta streams resumed from the digest of their held versions (up to date; tests and benchmarks count
     /// them).</summary>

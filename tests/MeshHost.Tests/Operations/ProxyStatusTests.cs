@@ -16,25 +16,14 @@ namespace MeshHost.Tests.Operations;
 /// </summary>
 public sealed partial class ProxyStatusTests : IDisposable
 {
-    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("meshhost-proxy-status-");
+    private readonly ReviewsManifests _mesh = new("meshhost-proxy-status-");
 
-    public ProxyStatusTests() => File.WriteAllText(Path.Combine(_folder.FullName, "mesh.yaml"), """
-        apiVersion: v1
-        kind: Service
-        metadata: {name: reviews, namespace: bookinfo}
-        spec:
-          clusterIP: 10.96.0.20
-          selector: {app: reviews}
-          ports: [{name: http, port: 9080, targetPort: 8080}]
-        """);
-
-    public void Dispose() => _folder.Delete(recursive: true);
+    public void Dispose() => _mesh.Dispose();
 
     [Fact]
     public async Task The_table_shows_a_proxy_synced_after_an_ack_and_stale_after_a_nack()
     {
-        await using var host = await InProcessMeshHost.StartAsync(
-            ["--urls", "http://127.0.0.1:0", "--http-urls", "http://127.0.0.1:0", "--manifests", _folder.FullName]);
+        await using var host = await _mesh.StartHostAsync();
         await using var proxy = XdsProtocolClient.Open(host.Grpc, TestNodes.Sidecar());
         await proxy.SendAsync(TypeUrls.Cluster);
         await proxy.AckAsync(await proxy.NextAsync("the sidecar's clusters"));
@@ -138,7 +127,7 @@ public sealed partial class ProxyStatusTests : IDisposable
     [Fact]
     public async Task A_server_that_refuses_csds_is_a_clear_error_with_exit_code_1()
     {
-        await using var host = await InProcessMeshHost.StartAsync(["--urls", "http://127.0.0.1:0", "--manifests", _folder.FullName], remoteCallers: true);
+        await using var host = await InProcessMeshHost.StartAsync(["--urls", "http://127.0.0.1:0", "--manifests", _mesh.Path], remoteCallers: true);
         var (code, output, error) = await RunAsync("--server", host.Grpc.ToString());
         Assert.Equal(1, code);
         Assert.Empty(output);
