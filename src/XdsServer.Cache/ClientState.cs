@@ -245,14 +245,32 @@ public sealed class ClientState
     public ClientState? TryResumeDelta(IReadOnlyCollection<string> subscribe, IReadOnlyCollection<string> unsubscribe,
         ResourceVersionsDigest initialResourceVersions, ResourceSet current)
     {
-        var subscription = BeginResume(subscribe, unsubscribe, current);
-        var held = current.HeldBy(subscription);
-        if (held.Digest != initialResourceVersions)
-        {
-            return null;
-        }
+        var held = current.HeldBy(BeginResume(subscribe, unsubscribe, current));
+        return held.Digest == initialResourceVersions ? Resumed(held, current) : null;
+    }
 
-        // Up to date. An explicitly subscribed name the set lacks is reported removed, as to any new subscriber.
+    /// <summary>
+    /// <see cref="TryResumeDelta(IReadOnlyCollection{string}, IReadOnlyCollection{string}, ResourceVersionsDigest, ResourceSet)"/>
+    /// for a request whose names are not read either: <paramref name="subscribe"/> is the digest of its
+    /// resource_names_subscribe (and it unsubscribes from nothing). It is matched to a subscription an earlier stream
+    /// resumed with against <paramref name="current"/> (through the other overload), whose names that stream listed
+    /// the same; returns null when none was, or when the versions' digest differs.
+    /// </summary>
+    /// <param name="subscribe">The digest of the request's resource_names_subscribe.</param>
+    /// <param name="initialResourceVersions">The digest of the request's initial_resource_versions.</param>
+    /// <param name="current">The set of this state's type in force now.</param>
+    /// <exception cref="InvalidOperationException">This state already applied a request, or is a SotW state.</exception>
+    /// <exception cref="ArgumentException"><paramref name="current"/> is of another type.</exception>
+    public ClientState? TryResumeDelta(ResourceNamesDigest subscribe, ResourceVersionsDigest initialResourceVersions, ResourceSet current)
+    {
+        CheckResume(current);
+        return current.HeldByNames(subscribe) is { } held && held.Digest == initialResourceVersions ? Resumed(held, current) : null;
+    }
+
+    /// <summary>The state of a client up to date with <paramref name="current"/>. An explicitly subscribed name the set
+    /// lacks is reported removed, as to any new subscriber.</summary>
+    private ClientState Resumed(HeldDigest held, ResourceSet current)
+    {
         var exceptions = NoExceptions;
         if (held.Missing.Count > 0)
         {
@@ -265,13 +283,19 @@ public sealed class ClientState
             exceptions = KnownResources.From(builder);
         }
 
-        return new ClientState(Type, IsDelta, subscription, current, exceptions, null, 1);
+        return new ClientState(Type, IsDelta, held.Subscription, current, exceptions, null, 1);
     }
 
     private Subscription BeginResume(IReadOnlyCollection<string> subscribe, IReadOnlyCollection<string> unsubscribe, ResourceSet current)
     {
         ArgumentNullException.ThrowIfNull(subscribe);
         ArgumentNullException.ThrowIfNull(unsubscribe);
+        CheckResume(current);
+        return Subscription.ApplyDelta(subscribe, unsubscribe, Type.SupportsLegacyWildcard, out _, out _);
+    }
+
+    private void CheckResume(ResourceSet current)
+    {
         ArgumentNullException.ThrowIfNull(current);
         EnsureMode(sotw: false);
         if (Requests > 0)
@@ -283,8 +307,6 @@ public sealed class ClientState
         {
             throw new ArgumentException($"A {current.Type.ShortName} set cannot resume a {Type.ShortName} client.", nameof(current));
         }
-
-        return Subscription.ApplyDelta(subscribe, unsubscribe, Type.SupportsLegacyWildcard, out _, out _);
     }
 
     /// <summary>Records that <paramref name="response"/> was sent: the client now holds what it carried.</summary>

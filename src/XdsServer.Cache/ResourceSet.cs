@@ -71,9 +71,14 @@ public sealed class ResourceSet : IReadOnlyCollection<XdsResource>
 
     /// <summary>What a delta client subscribed as <paramref name="subscription"/> holds when it is up to date with this
     /// set (computed once per subscription name set and kept with the set).</summary>
-    internal HeldDigest HeldBy(Subscription subscription) =>
-        (Volatile.Read(ref _heldDigests) ?? Interlocked.CompareExchange(ref _heldDigests, new HeldDigests(), null) ?? _heldDigests!)
-            .For(this, subscription);
+    internal HeldDigest HeldBy(Subscription subscription) => HeldDigests.For(this, subscription);
+
+    /// <summary>The <see cref="HeldBy"/> answer of an earlier subscription whose request listed names with the digest
+    /// <paramref name="names"/>, if there was one.</summary>
+    internal HeldDigest? HeldByNames(ResourceNamesDigest names) => Volatile.Read(ref _heldDigests)?.Find(names);
+
+    private HeldDigests HeldDigests =>
+        Volatile.Read(ref _heldDigests) ?? Interlocked.CompareExchange(ref _heldDigests, new HeldDigests(), null) ?? _heldDigests!;
 
     /// <summary>Every resource, sorted by name. Computed once per set and shared by every response that
     /// carries the whole set (a SotW wildcard Listener or Cluster response to any number of streams).</summary>

@@ -7,7 +7,7 @@ namespace XdsServer.Cache;
 /// <summary>
 /// An order-independent digest of name → version pairs: what a reconnecting delta client lists in its first request's
 /// <c>initial_resource_versions</c>, compared with what a set holds without decoding a name or building a map
-/// (<see cref="ClientState.TryResumeDelta"/>). Each pair counts by a 64-bit hash (XXH3) of its protobuf map-entry
+/// (<see cref="ClientState.TryResumeDelta(IReadOnlyCollection{string}, IReadOnlyCollection{string}, ResourceVersionsDigest, ResourceSet)"/>). Each pair counts by a 64-bit hash (XXH3) of its protobuf map-entry
 /// encoding (field 1 the name, field 2 the version, both written, as protobuf writes a map entry), and the digest is
 /// the number of pairs and the sum of their hashes, so two lists in different orders have the same digest.
 /// </summary>

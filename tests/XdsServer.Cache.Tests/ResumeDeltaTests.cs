@@ -57,6 +57,25 @@ public class ResumeDeltaTests
     }
 
     [Fact]
+    public void Names_are_matched_by_digest_only_after_a_stream_resumed_with_them_against_the_same_set()
+    {
+        var set = Set(("a", 1), ("b", 2));
+        var held = ResourceVersionsDigest.Of(Held(set));
+        var names = ResourceNamesDigest.Of(["b", "a"]);
+        Assert.Null(ClientState.ForDelta(Eds).TryResumeDelta(names, held, set)); // nothing to match yet
+
+        Assert.NotNull(ClientState.ForDelta(Eds).TryResumeDelta(["a", "b"], [], held, set));
+        var state = ClientState.ForDelta(Eds).TryResumeDelta(names, held, set);
+        Assert.NotNull(state);
+        Assert.Equal(["a", "b"], state!.Subscription.Names.Order(StringComparer.Ordinal));
+        Assert.Null(state.Answer(set));
+
+        Assert.Null(ClientState.ForDelta(Eds).TryResumeDelta(names, ResourceVersionsDigest.Of(Held(set, "a")), set)); // holds less
+        Assert.Null(ClientState.ForDelta(Eds).TryResumeDelta(names, held, Change(set, ("a", 9)))); // another set
+        Assert.Null(ClientState.ForDelta(Eds).TryResumeDelta(ResourceNamesDigest.Of(["*"]), held, set)); // a wildcard is other names
+    }
+
+    [Fact]
     public void A_subscribed_name_the_set_lacks_is_reported_removed_on_the_digest_path()
     {
         var set = Set(("a", 1), ("b", 2));
@@ -151,10 +170,20 @@ public class ResumeDeltaTests
             }
 
             var expected = ClientState.ForDelta(Eds).ApplyDeltaRequest(subscribed, [], held);
-            var resumed = ClientState.ForDelta(Eds).TryResumeDelta(subscribed, [], ResourceVersionsDigest.Of(held), set)
-                ?? ClientState.ForDelta(Eds).ResumeDelta(subscribed, [], held, set);
+            var byDigest = ClientState.ForDelta(Eds).TryResumeDelta(subscribed, [], ResourceVersionsDigest.Of(held), set);
+            var resumed = byDigest ?? ClientState.ForDelta(Eds).ResumeDelta(subscribed, [], held, set);
             var because = $"round {round}: subscribed [{string.Join(",", subscribed)}], held [{string.Join(",", held.Select(h => $"{h.Key}={h.Value}"))}]";
             AssertSameAnswer(expected, resumed, set, because);
+
+            // A second stream listing the same names (another order) resumes from the digests alone once the first
+            // did; a list the server saw differently (a name twice) is not matched.
+            var byNames = ClientState.ForDelta(Eds).TryResumeDelta(ResourceNamesDigest.Of(subscribed.Reverse()), ResourceVersionsDigest.Of(held), set);
+            Assert.True((byDigest is null) == (byNames is null), because + ": the names' digest and the names disagree");
+            if (byNames is not null)
+            {
+                AssertSameAnswer(expected, byNames, set, because + ", by names");
+                Assert.Null(ClientState.ForDelta(Eds).TryResumeDelta(ResourceNamesDigest.Of([.. subscribed, subscribed[0]]), ResourceVersionsDigest.Of(held), set));
+            }
 
             var later = Change(set, ("svc-0", 99), ("new", 7));
             AssertSameAnswer(Settle(expected, set), Settle(resumed, set), later, because + ", after a change");

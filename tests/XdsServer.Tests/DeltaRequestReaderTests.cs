@@ -48,16 +48,19 @@ public class DeltaRequestReaderTests
         Assert.True(bytes.Length > DeltaRequestReader.ScanThreshold);
 
         var read = ReadInSegments(bytes, 4096);
-        Assert.NotNull(read.InitialVersions);
         Assert.Empty(read.Message.InitialResourceVersions);
-        Assert.Equal(300, read.InitialVersionCount);
+        Assert.Empty(read.Message.ResourceNamesSubscribe);
+        Assert.Equal((300, 300), (read.SubscribeCount, read.InitialVersionCount));
         // Protobuf writes each map entry as key then value: the digest equals the one computed from the pairs.
-        Assert.Equal(ResourceVersionsDigest.Of(request.InitialResourceVersions), read.InitialVersions!.Digest);
-        Assert.Equal(request.ResourceNamesSubscribe, read.Message.ResourceNamesSubscribe);
+        Assert.Equal(ResourceVersionsDigest.Of(request.InitialResourceVersions), read.PendingVersions);
+        Assert.Equal(ResourceNamesDigest.Of(request.ResourceNamesSubscribe), read.PendingNames);
         Assert.Equal("7", read.Message.ResponseNonce);
 
-        read.Materialize();
-        Assert.Null(read.InitialVersions);
+        read.MaterializeNames();
+        Assert.Equal(request.ResourceNamesSubscribe, read.Message.ResourceNamesSubscribe);
+        Assert.NotNull(read.PendingVersions);
+        read.MaterializeVersions();
+        Assert.Null(read.PendingVersions);
         Assert.Equal(request, read.Message);
     }
 
@@ -135,7 +138,7 @@ public class DeltaRequestReaderTests
 
         output.Flush();
         var read = Read(stream.ToArray());
-        Assert.NotEqual(ResourceVersionsDigest.Of(versions), read.InitialVersions!.Digest);
+        Assert.NotEqual(ResourceVersionsDigest.Of(versions), read.PendingVersions);
         read.Materialize();
         Assert.Equal(versions, read.Message.InitialResourceVersions);
     }
@@ -176,7 +179,7 @@ public class DeltaRequestReaderTests
         var request = new DeltaDiscoveryRequest { TypeUrl = TypeUrls.Cluster };
         request.InitialResourceVersions.Add(Versions(3));
         var read = DeltaRequestReader.Read(new ReadOnlySequence<byte>(request.ToByteArray()));
-        Assert.Null(read.InitialVersions);
+        Assert.Null(read.PendingVersions);
         Assert.Equal(request, read.Message);
     }
 

@@ -51,12 +51,43 @@ public class DeltaResumeTests
         Assert.Equal(0, status.ResponsesSent);
         Assert.Equal(held, status.Resources); // what the server believes the client holds
         var core = server.Services.GetRequiredService<XdsServerCore>();
-        Assert.Equal((1, 0), (core.ResumedByDigest, core.ResumedByVersions)); // recognised without parsing a version
+        Assert.Equal((0, 1, 0), (core.ResumedByNames, core.ResumedByDigest, core.ResumedByVersions)); // no version parsed
 
         server.Snapshots.SetSnapshot("n1", Endpoints(Count, changed: 7));
         var next = await client.NextDeltaAsync("the one endpoint changed after the silent resume");
         Assert.Equal([Name(7)], Names(next));
         Assert.Empty(next.RemovedResources);
+    }
+
+    [Fact]
+    public async Task A_second_reconnect_with_the_same_names_is_recognised_without_parsing_a_name()
+    {
+        await using var server = await LoopbackXdsServer.StartAsync();
+        server.Snapshots.SetSnapshot("n1", Endpoints(Count));
+        var held = Versions(server);
+        string[] subscribe = [.. held.Keys, "outbound|8080||not-there.apps.svc.cluster.local"];
+        await using var first = XdsProtocolClient.Delta(server.Address, "n1");
+        await first.SendDeltaAsync(TypeUrls.ClusterLoadAssignment, subscribe: subscribe, initialVersions: held);
+        var notThere = await first.NextDeltaAsync("the first stream told the name it subscribes to does not exist");
+        Assert.Equal(["outbound|8080||not-there.apps.svc.cluster.local"], notThere.RemovedResources);
+
+        // Another proxy of the same kind: same names (in another order), same versions, neither parsed.
+        await using var second = XdsProtocolClient.Delta(server.Address, "n1");
+        await second.SendDeltaAsync(TypeUrls.ClusterLoadAssignment, subscribe: subscribe.Reverse(), initialVersions: held);
+        var again = await second.NextDeltaAsync("the second stream told the same");
+        Assert.Equal(["outbound|8080||not-there.apps.svc.cluster.local"], again.RemovedResources);
+        Assert.Empty(again.Resources);
+        var core = server.Services.GetRequiredService<XdsServerCore>();
+        Assert.Equal((1, 1, 0), (core.ResumedByNames, core.ResumedByDigest, core.ResumedByVersions));
+        var status = server.Status.GetStreams().MaxBy(s => s.StreamId)!.Types.Single();
+        Assert.Equal(held, status.Resources);
+        Assert.Contains(Name(0), status.Subscription, StringComparison.Ordinal);
+
+        // The names a resumed stream was given are its subscription: the next change of one reaches it.
+        server.Snapshots.SetSnapshot("n1", Endpoints(Count, changed: 11));
+        await first.AckDeltaAsync(notThere);
+        await second.AckDeltaAsync(again);
+        Assert.Equal([Name(11)], Names(await second.NextDeltaAsync("the changed endpoint on the second stream")));
     }
 
     [Fact]
@@ -76,7 +107,7 @@ public class DeltaResumeTests
         Assert.Equal([Name(3), Name(5)], Names(resumed));
         Assert.Equal(["outbound|8080||deleted.apps.svc.cluster.local"], resumed.RemovedResources);
         var core = server.Services.GetRequiredService<XdsServerCore>();
-        Assert.Equal((0, 1), (core.ResumedByDigest, core.ResumedByVersions));
+        Assert.Equal((0, 0, 1), (core.ResumedByNames, core.ResumedByDigest, core.ResumedByVersions));
     }
 
     [Fact]

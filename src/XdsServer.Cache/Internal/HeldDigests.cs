@@ -5,17 +5,22 @@ namespace XdsServer.Cache.Internal;
 /// <summary>
 /// What a delta client subscribed as <see cref="Subscription"/> holds when it is up to date with one set: the digest
 /// of the (name, version) pairs the subscription covers, and the explicitly subscribed names the set lacks (a resumed
-/// client is told again that they do not exist). Computed once per set and subscription name set (equal name sets
-/// are one object, <see cref="NameSets"/>), so 10,000 sidecars resuming with the same 1,000 names cost one pass.
+/// client is told again that they do not exist); with the subscription itself and the digest of the names a request
+/// lists to subscribe so (<c>*</c> for a wildcard), by which a later request is matched to it without parsing its names.
+/// Computed once per set and subscription name set (equal name sets are one object, <see cref="NameSets"/>), so
+/// 10,000 sidecars resuming with the same 1,000 names cost one pass.
 /// </summary>
-internal sealed record HeldDigest(ResourceVersionsDigest Digest, IReadOnlyList<string> Missing)
+internal sealed record HeldDigest(ResourceVersionsDigest Digest, IReadOnlyList<string> Missing, Subscription Subscription,
+    ResourceNamesDigest Names)
 {
     public static HeldDigest Compute(ResourceSet set, Subscription subscription)
     {
         var digest = ResourceVersionsDigest.Empty;
+        var names = ResourceNamesDigest.Empty;
         List<string>? missing = null;
         if (subscription.IsWildcard)
         {
+            names = names.AddName(Subscription.WildcardName);
             foreach (var resource in set.Sorted)
             {
                 digest = digest.AddHash(resource.EntryHash);
@@ -24,6 +29,7 @@ internal sealed record HeldDigest(ResourceVersionsDigest Digest, IReadOnlyList<s
 
         foreach (var name in subscription.NameSet)
         {
+            names = names.AddName(name);
             if (set.TryGet(name, out var resource))
             {
                 if (!subscription.IsWildcard)
@@ -38,7 +44,7 @@ internal sealed record HeldDigest(ResourceVersionsDigest Digest, IReadOnlyList<s
         }
 
         missing?.Sort(StringComparer.Ordinal);
-        return new HeldDigest(digest, missing is null ? [] : missing);
+        return new HeldDigest(digest, missing is null ? [] : missing, subscription, names);
     }
 }
 
@@ -79,6 +85,21 @@ internal sealed class HeldDigests
                 return held;
             }
         }
+    }
+
+    /// <summary>The digest computed for a subscription whose request listed names with the digest
+    /// <paramref name="names"/>, if one was.</summary>
+    public HeldDigest? Find(ResourceNamesDigest names)
+    {
+        foreach (var entry in Volatile.Read(ref _entries))
+        {
+            if (entry.Held.Names == names)
+            {
+                return entry.Held;
+            }
+        }
+
+        return null;
     }
 
     private sealed record Entry(bool Wildcard, ImmutableHashSet<string> Names, HeldDigest Held);

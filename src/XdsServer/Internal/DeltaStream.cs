@@ -30,17 +30,22 @@ internal sealed class DeltaStream(XdsServerCore core, string? typeUrl, ServerCal
     {
         var message = request.Message;
         var type = ResolveType(message.TypeUrl);
-        Core.ValidateNames(type.TypeUrl, message.ResourceNamesSubscribe,
-            message.ResourceNamesSubscribe.Count + message.ResourceNamesUnsubscribe.Count + request.InitialVersionCount);
-        Core.ValidateNames(type.TypeUrl, message.ResourceNamesUnsubscribe, 0);
-        if (Core.RequestCallbacks.Count > 0)
+        Core.ValidateNames(type.TypeUrl, [], request.SubscribeCount + message.ResourceNamesUnsubscribe.Count + request.InitialVersionCount);
+
+        // Names and versions kept as bytes stay so only for a stream's first request of a type that lists versions (a
+        // reconnect), and only without request callbacks, which see the whole request. Everything else is parsed and
+        // checked here, before anything acts on the request.
+        var mayResume = request.PendingVersions is not null && !HasSlot(type.TypeUrl) && message.ResourceNamesUnsubscribe.Count == 0
+            && Core.RequestCallbacks.Count == 0;
+        if (!mayResume)
         {
-            request.Materialize(); // a callback sees the whole request
+            ParseNames(request, type);
         }
 
-        if (request.InitialVersions is null)
+        Core.ValidateNames(type.TypeUrl, message.ResourceNamesUnsubscribe, 0);
+        if (!mayResume)
         {
-            Core.ValidateNames(type.TypeUrl, [.. message.InitialResourceVersions.Keys], 0);
+            ParseVersions(request, type);
         }
 
         await NotifyRequestAsync(message, type).ConfigureAwait(false);
@@ -71,15 +76,15 @@ internal sealed class DeltaStream(XdsServerCore core, string? typeUrl, ServerCal
 
     /// <summary>
     /// The state of a stream's first request of a type that lists what the client holds (a reconnect). Against the set
-    /// in force, when the cache says which: a client up to date is recognised by the digest of its versions, read
-    /// without parsing them (the set's side is computed once per subscription); otherwise the versions are parsed and
-    /// only those that differ from the set are kept. A cache that does not say gets the versions as they are.
+    /// in force, when the cache says which: a client up to date is recognised by the digests of its names and versions,
+    /// read without parsing them, when an earlier stream resumed with the same names against the same set (the set's
+    /// side is computed once per subscription); else by the digest of its versions once its names are parsed; a client
+    /// that is behind has its versions parsed and only those that differ from the set kept. A cache that does not say
+    /// gets the versions as they are.
     /// </summary>
     private ClientState Resume(DeltaRequest request, TypeSlot slot, ResourceType type)
     {
         var message = request.Message;
-        var subscribe = message.ResourceNamesSubscribe;
-        var unsubscribe = message.ResourceNamesUnsubscribe;
         ResourceSet? current;
         try
         {
@@ -90,32 +95,63 @@ internal sealed class DeltaStream(XdsServerCore core, string? typeUrl, ServerCal
             throw Core.CacheFailed(StreamId, nameof(IChangeRegistration.TryGetCurrent), type.TypeUrl, e);
         }
 
-        if (current is not null)
+        if (current is null)
         {
-            // Equal digests: the client listed exactly the set's own names and versions, so the names need no check.
-            if (request.InitialVersions is { } wire && slot.State.TryResumeDelta(subscribe, unsubscribe, wire.Digest, current) is { } resumed)
-            {
-                Core.CountResume(byDigest: true);
-                return resumed;
-            }
-
-            ParseVersions(request, type);
-            Core.CountResume(byDigest: false);
-            return slot.State.ResumeDelta(subscribe, unsubscribe, message.InitialResourceVersions, current);
+            ParseNamesIfKept(request, type);
+            ParseVersionsIfKept(request, type);
+            return slot.State.ApplyDeltaRequest(message.ResourceNamesSubscribe, message.ResourceNamesUnsubscribe, message.InitialResourceVersions);
         }
 
-        ParseVersions(request, type);
-        return slot.State.ApplyDeltaRequest(subscribe, unsubscribe, message.InitialResourceVersions);
+        // Equal digests: the client listed the names an earlier, checked request listed, and exactly the set's own
+        // names and versions, so neither needs a check.
+        if (request is { PendingNames: { } names, PendingVersions: { } versions }
+            && slot.State.TryResumeDelta(names, versions, current) is { } byNames)
+        {
+            Core.CountResume(ResumedBy.Names);
+            return byNames;
+        }
+
+        ParseNamesIfKept(request, type);
+        var subscribe = message.ResourceNamesSubscribe;
+        var unsubscribe = message.ResourceNamesUnsubscribe;
+        if (request.PendingVersions is { } held && slot.State.TryResumeDelta(subscribe, unsubscribe, held, current) is { } resumed)
+        {
+            Core.CountResume(ResumedBy.Digest);
+            return resumed;
+        }
+
+        ParseVersionsIfKept(request, type);
+        Core.CountResume(ResumedBy.Versions);
+        return slot.State.ResumeDelta(subscribe, unsubscribe, message.InitialResourceVersions, current);
     }
 
+    private void ParseNamesIfKept(DeltaRequest request, ResourceType type)
+    {
+        if (request.PendingNames is not null)
+        {
+            ParseNames(request, type);
+        }
+    }
+
+    private void ParseVersionsIfKept(DeltaRequest request, ResourceType type)
+    {
+        if (request.PendingVersions is not null)
+        {
+            ParseVersions(request, type);
+        }
+    }
+
+    /// <summary>Parses the subscribed names if they were kept as bytes, and checks them.</summary>
+    private void ParseNames(DeltaRequest request, ResourceType type)
+    {
+        request.MaterializeNames();
+        Core.ValidateNames(type.TypeUrl, request.Message.ResourceNamesSubscribe, 0);
+    }
+
+    /// <summary>Parses the held versions if they were kept as bytes, and checks their names.</summary>
     private void ParseVersions(DeltaRequest request, ResourceType type)
     {
-        if (request.InitialVersions is null)
-        {
-            return; // parsed (and checked) already
-        }
-
-        request.Materialize();
+        request.MaterializeVersions();
         Core.ValidateNames(type.TypeUrl, [.. request.Message.InitialResourceVersions.Keys], 0);
     }
 

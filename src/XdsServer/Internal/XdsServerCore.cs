@@ -11,6 +11,7 @@ internal sealed class XdsServerCore : IDisposable
 {
     private long _lastStreamId;
     private int _authorizerWarned;
+    private long _resumedByNames;
     private long _resumedByDigest;
     private long _resumedByVersions;
 
@@ -52,14 +53,32 @@ internal sealed class XdsServerCore : IDisposable
         return true;
     }
 
-    /// <summary>Delta streams resumed from the digest of their held versions (up to date; tests and benchmarks count
-    /// them).</summary>
+    /// <summary>Delta streams resumed from the digests of their subscribed names and held versions, neither parsed
+    /// (up to date, with the names of an earlier resumed stream; tests and benchmarks count them).</summary>
+    public long ResumedByNames => Interlocked.Read(ref _resumedByNames);
+
+    /// <summary>Delta streams resumed from the digest of their held versions, their names parsed (up to date).</summary>
     public long ResumedByDigest => Interlocked.Read(ref _resumedByDigest);
 
     /// <summary>Delta streams resumed from their held versions read one by one.</summary>
     public long ResumedByVersions => Interlocked.Read(ref _resumedByVersions);
 
-    public void CountResume(bool byDigest) => Interlocked.Increment(ref byDigest ? ref _resumedByDigest : ref _resumedByVersions);
+    /// <summary>Counts a resumed delta stream by how it was recognised.</summary>
+    public void CountResume(ResumedBy how)
+    {
+        switch (how)
+        {
+            case ResumedBy.Names:
+                Interlocked.Increment(ref _resumedByNames);
+                break;
+            case ResumedBy.Digest:
+                Interlocked.Increment(ref _resumedByDigest);
+                break;
+            default:
+                Interlocked.Increment(ref _resumedByVersions);
+                break;
+        }
+    }
 
     /// <summary>Encodes responses, once per distinct content across this server's streams.</summary>
     public ResponseEncoder Encoder { get; }
@@ -215,4 +234,17 @@ internal sealed class XdsServerCore : IDisposable
     }
 
     public static Grpc.Core.RpcException Fail(Grpc.Core.StatusCode code, string detail) => new(new Grpc.Core.Status(code, detail));
+}
+
+/// <summary>How a delta stream's first request that lists held versions was resumed.</summary>
+internal enum ResumedBy
+{
+    /// <summary>The digests of its names and versions, neither parsed.</summary>
+    Names,
+
+    /// <summary>The digest of its versions, its names parsed.</summary>
+    Digest,
+
+    /// <summary>Its versions parsed and compared one by one.</summary>
+    Versions,
 }

@@ -28,7 +28,8 @@ internal abstract partial class XdsStream<TRequest>
 
     private TypeSlot[] PublishedSlots => Volatile.Read(ref _slotsInOrder);
 
-    private bool HasSlot(string typeUrl) => _slots.ContainsKey(typeUrl);
+    /// <summary>True once the stream has a slot for the type (it applied a request of it).</summary>
+    protected bool HasSlot(string typeUrl) => _slots.ContainsKey(typeUrl);
 
     /// <summary>The node of a request, if it carries one.</summary>
     protected abstract Envoy.Config.Core.V3.Node? NodeOf(TRequest request);

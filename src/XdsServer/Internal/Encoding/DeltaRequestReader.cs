@@ -8,11 +8,11 @@ namespace XdsServer.Internal.Encoding;
 /// <summary>
 /// Reads a delta request off the wire. A small request is parsed by the generated parser. A large one is copied out of
 /// gRPC's buffers once and walked field by field (tags and lengths only): the records of
-/// <c>initial_resource_versions</c> (field 5) stay in that copy with the digest of their entries
-/// (<see cref="WireResourceVersions"/>), and the other fields are parsed by the generated parser, run by run in their
-/// order, which protobuf defines to be the same as parsing them together. Anything the walk does not understand (a
-/// truncated field, a group, a field number 0) is left to the generated parser, so a malformed request fails exactly
-/// as it always did.
+/// <c>resource_names_subscribe</c> (field 3) and <c>initial_resource_versions</c> (field 5) stay in that copy with the
+/// digests of their names and entries (<see cref="DeltaRequest"/>), and the other fields are parsed by the generated
+/// parser, run by run in their order, which protobuf defines to be the same as parsing them together (a repeated
+/// field's elements keep their order). Anything the walk does not understand (a truncated field, a group, a field
+/// number 0) is left to the generated parser, so a malformed request fails exactly as it always did.
 /// </summary>
 internal static class DeltaRequestReader
 {
@@ -20,8 +20,9 @@ internal static class DeltaRequestReader
     /// keeping aside (a dozen entries at most).</summary>
     public const int ScanThreshold = 512;
 
-    private const int InitialResourceVersionsField = 5;
     private const int LengthDelimited = 2;
+    private const uint SubscribeTag = (3 << 3) | LengthDelimited; // resource_names_subscribe
+    private const uint VersionsTag = (5 << 3) | LengthDelimited; // initial_resource_versions
 
     public static DeltaRequest Read(ReadOnlySequence<byte> payload)
     {
@@ -38,8 +39,8 @@ internal static class DeltaRequestReader
     }
 
     /// <summary>Reads a request from the first <paramref name="length"/> bytes of <paramref name="buffer"/>, a buffer
-    /// from <see cref="ArrayPool{T}.Shared"/> that the result owns from here on (it is returned when the versions are
-    /// let go, or at once when nothing is kept).</summary>
+    /// from <see cref="ArrayPool{T}.Shared"/> that the result owns from here on (it is returned when the kept fields
+    /// are let go, or at once when nothing is kept).</summary>
     public static DeltaRequest Read(byte[] buffer, int length)
     {
         var bytes = buffer.AsSpan(0, length);
@@ -47,8 +48,10 @@ internal static class DeltaRequestReader
         try
         {
             var message = new DeltaDiscoveryRequest();
-            var digest = ResourceVersionsDigest.Empty;
-            var ranges = new List<Range>(1);
+            var names = ResourceNamesDigest.Empty;
+            var versions = ResourceVersionsDigest.Empty;
+            var nameRecords = new List<Range>(1);
+            var versionRecords = new List<Range>(1);
             var run = 0; // start of the other fields not parsed yet
             for (var at = 0; at < bytes.Length;)
             {
@@ -57,7 +60,18 @@ internal static class DeltaRequestReader
                     return new DeltaRequest(DeltaDiscoveryRequest.Parser.ParseFrom(bytes)); // it says what is wrong
                 }
 
-                if (!IsVersionsRecord(tag))
+                List<Range> records;
+                if (tag == SubscribeTag)
+                {
+                    records = nameRecords;
+                    names = names.AddEncodedName(bytes[payloadStart..at]);
+                }
+                else if (tag == VersionsTag)
+                {
+                    records = versionRecords;
+                    versions = versions.AddEncodedEntry(bytes[payloadStart..at]);
+                }
+                else
                 {
                     continue;
                 }
@@ -67,16 +81,15 @@ internal static class DeltaRequestReader
                     message.MergeFrom(bytes[run..start]);
                 }
 
-                if (ranges.Count > 0 && ranges[^1].End.Value == start)
+                if (records.Count > 0 && records[^1].End.Value == start)
                 {
-                    ranges[^1] = ranges[^1].Start..at; // the records follow one another: one range
+                    records[^1] = records[^1].Start..at; // the records follow one another: one range
                 }
                 else
                 {
-                    ranges.Add(start..at);
+                    records.Add(start..at);
                 }
 
-                digest = digest.AddEncodedEntry(bytes[payloadStart..at]);
                 run = at;
             }
 
@@ -85,13 +98,15 @@ internal static class DeltaRequestReader
                 message.MergeFrom(bytes[run..]);
             }
 
-            if (digest.Count == 0)
+            if (names.Count == 0 && versions.Count == 0)
             {
                 return new DeltaRequest(message);
             }
 
             kept = true;
-            return new DeltaRequest(message, new WireResourceVersions(buffer, [.. ranges], digest));
+            return new DeltaRequest(message, buffer,
+                [.. nameRecords], names.Count == 0 ? null : names,
+                [.. versionRecords], versions.Count == 0 ? null : versions);
         }
         finally
         {
@@ -101,8 +116,6 @@ internal static class DeltaRequestReader
             }
         }
     }
-
-    private static bool IsVersionsRecord(uint tag) => tag == ((InitialResourceVersionsField << 3) | LengthDelimited);
 
     /// <summary>Steps over one field: its tag, and where it and (for a length-delimited field) its payload start.
     /// False when the bytes at <paramref name="at"/> are not a complete field of a known wire type.</summary>
