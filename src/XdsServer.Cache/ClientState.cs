@@ -245,8 +245,9 @@ public sealed class ClientState
     public ClientState? TryResumeDelta(IReadOnlyCollection<string> subscribe, IReadOnlyCollection<string> unsubscribe,
         ResourceVersionsDigest initialResourceVersions, ResourceSet current)
     {
-        var held = current.HeldBy(BeginResume(subscribe, unsubscribe, current));
-        return held.Digest == initialResourceVersions ? Resumed(held, current) : null;
+        var subscription = BeginResume(subscribe, unsubscribe, current);
+        var held = current.HeldBy(subscription);
+        return held.Digest == initialResourceVersions ? Resumed(held, subscription, current) : null;
     }
 
     /// <summary>
@@ -264,12 +265,14 @@ public sealed class ClientState
     public ClientState? TryResumeDelta(ResourceNamesDigest subscribe, ResourceVersionsDigest initialResourceVersions, ResourceSet current)
     {
         CheckResume(current);
-        return current.HeldByNames(subscribe) is { } held && held.Digest == initialResourceVersions ? Resumed(held, current) : null;
+        return current.HeldByNames(subscribe) is { } held && held.Digest == initialResourceVersions
+            ? Resumed(held, held.Subscription, current)
+            : null;
     }
 
     /// <summary>The state of a client up to date with <paramref name="current"/>. An explicitly subscribed name the set
     /// lacks is reported removed, as to any new subscriber.</summary>
-    private ClientState Resumed(HeldDigest held, ResourceSet current)
+    private ClientState Resumed(HeldDigest held, Subscription subscription, ResourceSet current)
     {
         var exceptions = NoExceptions;
         if (held.Missing.Count > 0)
@@ -283,7 +286,7 @@ public sealed class ClientState
             exceptions = KnownResources.From(builder);
         }
 
-        return new ClientState(Type, IsDelta, held.Subscription, current, exceptions, null, 1);
+        return new ClientState(Type, IsDelta, subscription, current, exceptions, null, 1);
     }
 
     private Subscription BeginResume(IReadOnlyCollection<string> subscribe, IReadOnlyCollection<string> unsubscribe, ResourceSet current)

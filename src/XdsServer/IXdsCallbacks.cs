@@ -20,8 +20,9 @@ public interface IXdsCallbacks
     /// <summary>A request arrived: a <see cref="DiscoveryRequest"/> or a <see cref="DeltaDiscoveryRequest"/>
     /// (REST fetches pass their DiscoveryRequest). Throw to end the stream.</summary>
     /// <remarks>Implement this only when you need it: a server whose callbacks keep the default reads a delta
-    /// reconnect's <c>initial_resource_versions</c> without parsing them (a client that is up to date is recognised by
-    /// their digest), while one with a request callback parses every request in full so the callback sees it.</remarks>
+    /// reconnect's <c>resource_names_subscribe</c> and <c>initial_resource_versions</c> without parsing them (a client
+    /// that is up to date is recognised by their digests), while one with a request callback parses every request in
+    /// full so the callback sees it.</remarks>
     ValueTask OnRequestAsync(XdsStreamContext stream, IMessage request, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
     /// <summary>A response is about to be sent: a <see cref="DiscoveryResponse"/> or a <see cref="DeltaDiscoveryResponse"/>.

@@ -76,6 +76,22 @@ public class ResumeDeltaTests
     }
 
     [Fact]
+    public void A_legacy_wildcard_resume_is_not_matched_by_a_request_that_lists_the_wildcard()
+    {
+        var cds = EnvoyResourceTypes.Cluster;
+        var clusters = Snapshot.CreateBuilder().Add(Fixtures.Cluster("a")).Build().GetResources(cds.TypeUrl)!;
+        var held = ResourceVersionsDigest.Of(clusters.ToDictionary(r => r.Name, r => r.Version));
+        var legacy = ClientState.ForDelta(cds).TryResumeDelta([], [], held, clusters); // an empty first request
+        Assert.True(legacy!.Subscription.IsWildcard);
+        Assert.False(legacy.Subscription.HasNamedResources);
+
+        Assert.Null(ClientState.ForDelta(cds).TryResumeDelta(ResourceNamesDigest.Of(["*"]), held, clusters));
+        Assert.NotNull(ClientState.ForDelta(cds).TryResumeDelta(["*"], [], held, clusters));
+        var named = ClientState.ForDelta(cds).TryResumeDelta(ResourceNamesDigest.Of(["*"]), held, clusters);
+        Assert.True(named!.Subscription is { IsWildcard: true, HasNamedResources: true });
+    }
+
+    [Fact]
     public void A_subscribed_name_the_set_lacks_is_reported_removed_on_the_digest_path()
     {
         var set = Set(("a", 1), ("b", 2));

@@ -44,7 +44,11 @@ internal sealed record HeldDigest(ResourceVersionsDigest Digest, IReadOnlyList<s
         }
 
         missing?.Sort(StringComparer.Ordinal);
-        return new HeldDigest(digest, missing is null ? [] : missing, subscription, names);
+        // A subscription no request named (the legacy wildcard of an empty first request) is never matched by names:
+        // a request that lists "*" builds a subscription that remembers it did (and treats a later empty request
+        // differently).
+        return new HeldDigest(digest, missing is null ? [] : missing, subscription,
+            subscription.HasNamedResources ? names : ResourceNamesDigest.Empty);
     }
 }
 
@@ -67,7 +71,8 @@ internal sealed class HeldDigests
             var entries = Volatile.Read(ref _entries);
             foreach (var entry in entries)
             {
-                if (entry.Wildcard == subscription.IsWildcard && ReferenceEquals(entry.Names, names))
+                if (entry.Wildcard == subscription.IsWildcard && entry.Named == subscription.HasNamedResources
+                    && ReferenceEquals(entry.Names, names))
                 {
                     return entry.Held;
                 }
@@ -79,7 +84,7 @@ internal sealed class HeldDigests
                 return held;
             }
 
-            Entry[] grown = [.. entries, new Entry(subscription.IsWildcard, names, held)];
+            Entry[] grown = [.. entries, new Entry(subscription.IsWildcard, subscription.HasNamedResources, names, held)];
             if (ReferenceEquals(Interlocked.CompareExchange(ref _entries, grown, entries), entries))
             {
                 return held;
@@ -102,5 +107,5 @@ internal sealed class HeldDigests
         return null;
     }
 
-    private sealed record Entry(bool Wildcard, ImmutableHashSet<string> Names, HeldDigest Held);
+    private sealed record Entry(bool Wildcard, bool Named, ImmutableHashSet<string> Names, HeldDigest Held);
 }

@@ -31,7 +31,7 @@ internal static class DeltaRequestReader
             return new DeltaRequest(DeltaDiscoveryRequest.Parser.ParseFrom(payload));
         }
 
-        // One copy, which the versions keep (gRPC reuses the payload's buffers once this returns).
+        // One copy, which the kept fields keep (gRPC reuses the payload's buffers once this returns).
         var length = checked((int)payload.Length);
         var buffer = ArrayPool<byte>.Shared.Rent(length);
         payload.CopyTo(buffer);
