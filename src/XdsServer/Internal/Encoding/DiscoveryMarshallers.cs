@@ -4,8 +4,8 @@ using Grpc.Core;
 namespace XdsServer.Internal.Encoding;
 
 /// <summary>
-/// gRPC marshallers for the discovery services: requests are parsed exactly as the generated code parses them (a large delta
-/// request keeps its subscribed names and held versions aside, <see cref="DeltaRequestReader"/>); stream
+/// gRPC marshallers for the discovery services: requests are parsed exactly as the generated code parses them (a
+/// large delta request keeps its subscribed names and held versions aside, <see cref="DeltaRequestReader"/>); stream
 /// responses are <see cref="OutgoingResponse"/>s written through the contextual serializer straight into gRPC's
 /// buffer (the size is set first, so nothing is copied twice).
 /// </summary>
