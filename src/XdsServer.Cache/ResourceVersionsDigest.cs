@@ -1,6 +1,5 @@
-using System.Buffers;
 using System.IO.Hashing;
-using System.Text;
+using Google.Protobuf;
 
 namespace XdsServer.Cache;
 
@@ -56,58 +55,20 @@ public readonly record struct ResourceVersionsDigest
         return digest;
     }
 
-    /// <summary>The hash of the map entry that carries <paramref name="name"/> → <paramref name="version"/>.</summary>
+    /// <summary>The hash of the map entry that carries <paramref name="name"/> → <paramref name="version"/>, encoded as
+    /// protobuf encodes one (field 1 then field 2).</summary>
     internal static ulong HashOf(string name, string version)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(version);
-        var nameBytes = Encoding.UTF8.GetByteCount(name);
-        var versionBytes = Encoding.UTF8.GetByteCount(version);
-        var size = 2 + VarintSize(nameBytes) + nameBytes + VarintSize(versionBytes) + versionBytes;
-        byte[]? rented = null;
-        var buffer = size <= 512 ? stackalloc byte[size] : (rented = ArrayPool<byte>.Shared.Rent(size)).AsSpan(0, size);
-        try
-        {
-            var at = 0;
-            buffer[at++] = 0x0A; // field 1, length-delimited: the key
-            at += WriteVarint(buffer[at..], nameBytes);
-            at += Encoding.UTF8.GetBytes(name, buffer[at..]);
-            buffer[at++] = 0x12; // field 2, length-delimited: the value
-            at += WriteVarint(buffer[at..], versionBytes);
-            Encoding.UTF8.GetBytes(version, buffer[at..]);
-            return XxHash3.HashToUInt64(buffer);
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
-        }
-    }
-
-    private static int VarintSize(int value)
-    {
-        var size = 1;
-        for (var v = (uint)value; v >= 0x80; v >>= 7)
-        {
-            size++;
-        }
-
-        return size;
-    }
-
-    private static int WriteVarint(Span<byte> to, int value)
-    {
-        var at = 0;
-        var v = (uint)value;
-        while (v >= 0x80)
-        {
-            to[at++] = (byte)(v | 0x80);
-            v >>= 7;
-        }
-
-        to[at++] = (byte)v;
-        return at;
+        var entry = new byte[(2 * CodedOutputStream.ComputeTagSize(1)) + CodedOutputStream.ComputeStringSize(name)
+            + CodedOutputStream.ComputeStringSize(version)];
+        var output = new CodedOutputStream(entry);
+        output.WriteTag(1, WireFormat.WireType.LengthDelimited);
+        output.WriteString(name);
+        output.WriteTag(2, WireFormat.WireType.LengthDelimited);
+        output.WriteString(version);
+        output.Flush();
+        return XxHash3.HashToUInt64(entry);
     }
 }

@@ -7,12 +7,12 @@ namespace XdsServer.Internal.Encoding;
 
 /// <summary>
 /// Reads a delta request off the wire. A small request is parsed by the generated parser. A large one is copied out of
-/// gRPC's buffers once and walked field by field (tags and lengths only): the records of
-/// <c>resource_names_subscribe</c> (field 3) and <c>initial_resource_versions</c> (field 5) stay in that copy with the
+/// gRPC's buffers once and walked field by field with protobuf's own reader (tags read, fields skipped, nothing
+/// decoded): the records of <c>resource_names_subscribe</c> (field 3) and <c>initial_resource_versions</c> (field 5) stay in that copy with the
 /// digests of their names and entries (<see cref="DeltaRequest"/>), and the other fields are parsed by the generated
 /// parser, run by run in their order, which protobuf defines to be the same as parsing them together (a repeated
-/// field's elements keep their order). Anything the walk does not understand (a truncated field, a group, a field
-/// number 0) is left to the generated parser, so a malformed request fails exactly as it always did.
+/// field's elements keep their order). A request the walk finds malformed (a truncated field, a field number 0) is
+/// left to the generated parser, so it fails exactly as it always did.
 /// </summary>
 internal static class DeltaRequestReader
 {
@@ -20,9 +20,11 @@ internal static class DeltaRequestReader
     /// keeping aside (a dozen entries at most).</summary>
     public const int ScanThreshold = 512;
 
-    private const int LengthDelimited = 2;
-    private const uint SubscribeTag = (3 << 3) | LengthDelimited; // resource_names_subscribe
-    private const uint VersionsTag = (5 << 3) | LengthDelimited; // initial_resource_versions
+    private static readonly uint SubscribeTag =
+        WireFormat.MakeTag(DeltaDiscoveryRequest.ResourceNamesSubscribeFieldNumber, WireFormat.WireType.LengthDelimited);
+
+    private static readonly uint VersionsTag =
+        WireFormat.MakeTag(DeltaDiscoveryRequest.InitialResourceVersionsFieldNumber, WireFormat.WireType.LengthDelimited);
 
     public static DeltaRequest Read(ReadOnlySequence<byte> payload)
     {
@@ -53,27 +55,47 @@ internal static class DeltaRequestReader
             var nameRecords = new List<Range>(1);
             var versionRecords = new List<Range>(1);
             var run = 0; // start of the other fields not parsed yet
-            for (var at = 0; at < bytes.Length;)
+            var input = new CodedInputStream(buffer, 0, length);
+            while (true)
             {
-                if (!TryNextField(bytes, ref at, out var start, out var tag, out var payloadStart))
+                int start, afterTag, at;
+                uint tag;
+                try
+                {
+                    start = (int)input.Position;
+                    if ((tag = input.ReadTag()) == 0)
+                    {
+                        break;
+                    }
+
+                    afterTag = (int)input.Position;
+                    input.SkipLastField();
+                    at = (int)input.Position;
+                }
+                catch (InvalidProtocolBufferException)
                 {
                     return new DeltaRequest(DeltaDiscoveryRequest.Parser.ParseFrom(bytes)); // it says what is wrong
                 }
 
-                List<Range> records;
-                if (tag == SubscribeTag)
+                var isName = tag == SubscribeTag;
+                if (!isName && tag != VersionsTag)
                 {
-                    records = nameRecords;
-                    names = names.AddEncodedName(bytes[payloadStart..at]);
+                    continue;
                 }
-                else if (tag == VersionsTag)
+
+                // A length-delimited field: its payload follows the length's varint (read and checked by the skip).
+                var payloadStart = afterTag;
+                while (bytes[payloadStart++] >= 0x80)
                 {
-                    records = versionRecords;
-                    versions = versions.AddEncodedEntry(bytes[payloadStart..at]);
+                }
+
+                if (isName)
+                {
+                    names = names.AddEncodedName(bytes[payloadStart..at]);
                 }
                 else
                 {
-                    continue;
+                    versions = versions.AddEncodedEntry(bytes[payloadStart..at]);
                 }
 
                 if (start > run)
@@ -81,6 +103,7 @@ internal static class DeltaRequestReader
                     message.MergeFrom(bytes[run..start]);
                 }
 
+                var records = isName ? nameRecords : versionRecords;
                 if (records.Count > 0 && records[^1].End.Value == start)
                 {
                     records[^1] = records[^1].Start..at; // the records follow one another: one range
@@ -115,66 +138,5 @@ internal static class DeltaRequestReader
                 ArrayPool<byte>.Shared.Return(buffer);
             }
         }
-    }
-
-    /// <summary>Steps over one field: its tag, and where it and (for a length-delimited field) its payload start.
-    /// False when the bytes at <paramref name="at"/> are not a complete field of a known wire type.</summary>
-    private static bool TryNextField(ReadOnlySpan<byte> bytes, ref int at, out int start, out uint tag, out int payloadStart)
-    {
-        start = at;
-        payloadStart = at;
-        if (!TryReadVarint(bytes, ref at, out var raw) || raw >> 3 == 0 || raw > uint.MaxValue)
-        {
-            tag = 0;
-            return false;
-        }
-
-        tag = (uint)raw;
-        ulong skip;
-        switch (tag & 7)
-        {
-            case 0:
-                return TryReadVarint(bytes, ref at, out _);
-            case 1:
-                skip = 8;
-                break;
-            case 5:
-                skip = 4;
-                break;
-            case LengthDelimited:
-                if (!TryReadVarint(bytes, ref at, out skip))
-                {
-                    return false;
-                }
-
-                payloadStart = at;
-                break;
-            default:
-                return false; // groups and invalid wire types: the generated parser decides
-        }
-
-        if (skip > (ulong)(bytes.Length - at))
-        {
-            return false;
-        }
-
-        at += (int)skip;
-        return true;
-    }
-
-    private static bool TryReadVarint(ReadOnlySpan<byte> bytes, ref int at, out ulong value)
-    {
-        value = 0;
-        for (var shift = 0; shift < 64 && at < bytes.Length; shift += 7)
-        {
-            var b = bytes[at++];
-            value |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80)
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 }
