@@ -124,16 +124,7 @@ public class DeltaRequestReaderTests
         output.WriteString(TypeUrls.ClusterLoadAssignment);
         foreach (var (name, version) in versions)
         {
-            // value (field 2) before key (field 1): valid protobuf, not how protobuf writes an entry
-            var entry = new MemoryStream();
-            var inner = new CodedOutputStream(entry);
-            inner.WriteTag(2, WireFormat.WireType.LengthDelimited);
-            inner.WriteString(version);
-            inner.WriteTag(1, WireFormat.WireType.LengthDelimited);
-            inner.WriteString(name);
-            inner.Flush();
-            output.WriteTag(5, WireFormat.WireType.LengthDelimited);
-            output.WriteBytes(ByteString.CopyFrom(entry.ToArray()));
+            VersionEntries.Write(output, name, version, valueFirst: true);
         }
 
         output.Flush();
@@ -189,15 +180,7 @@ public class DeltaRequestReaderTests
     {
         foreach (var (name, version) in versions)
         {
-            var entry = new MemoryStream();
-            var inner = new CodedOutputStream(entry);
-            inner.WriteTag(1, WireFormat.WireType.LengthDelimited);
-            inner.WriteString(name);
-            inner.WriteTag(2, WireFormat.WireType.LengthDelimited);
-            inner.WriteString(version);
-            inner.Flush();
-            output.WriteTag(5, WireFormat.WireType.LengthDelimited);
-            output.WriteBytes(ByteString.CopyFrom(entry.ToArray()));
+            VersionEntries.Write(output, name, version);
         }
     }
 

@@ -140,19 +140,8 @@ public class DeltaResumeTests
         var first = true;
         foreach (var (name, version) in held)
         {
-            var entry = new MemoryStream();
-            var inner = new CodedOutputStream(entry);
-            (int Field, string Value)[] fields = first ? [(2, version), (1, name)] : [(1, name), (2, version)];
+            VersionEntries.Write(output, name, version, valueFirst: first);
             first = false;
-            foreach (var (field, value) in fields)
-            {
-                inner.WriteTag(field, WireFormat.WireType.LengthDelimited);
-                inner.WriteString(value);
-            }
-
-            inner.Flush();
-            output.WriteTag(5, WireFormat.WireType.LengthDelimited);
-            output.WriteBytes(ByteString.CopyFrom(entry.ToArray()));
         }
 
         output.WriteTag(2, WireFormat.WireType.LengthDelimited);
